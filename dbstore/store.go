@@ -86,7 +86,11 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	s.pool = pool
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, s.wrap(err, "connect to database")
+		err = s.wrap(err, "connect to database")
+		if errors.Is(err, ErrUnavailable) {
+			err = fmt.Errorf("%w (check that the server runs and the URL given by --db or $GSCLUSTER_DB)", err)
+		}
+		return nil, err
 	}
 	if opt.NoMigrate {
 		err = s.checkSchema(ctx)
@@ -168,6 +172,11 @@ func (s *Store) wrap(err error, doing string) error {
 	if pgconn.SafeToRetry(err) || isNetErr(err) {
 		return fmt.Errorf("%s at %s: %w: %s", doing, s.addr, ErrUnavailable, rootCause(err))
 	}
+	for _, sentinel := range []error{ErrNotFound, ErrExists, ErrNotEmpty, ErrNotDir, ErrIsDir, ErrConflict, ErrUnavailable, ErrSchemaNewer, ErrInvalid} {
+		if errors.Is(err, sentinel) {
+			return fmt.Errorf("%s: %w", doing, err)
+		}
+	}
 	return fmt.Errorf("%s: %s", doing, redact(err))
 }
 
@@ -179,14 +188,23 @@ func isNetErr(err error) bool {
 }
 
 // rootCause returns the innermost error's text, which for connection
-// failures is the useful part ("connection refused").
+// failures is the useful part ("connection refused"). Of joined errors
+// (one per address tried) it follows the first.
 func rootCause(err error) string {
 	for {
-		u := errors.Unwrap(err)
-		if u == nil {
-			return redact(err)
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			if errs := u.Unwrap(); len(errs) > 0 {
+				err = errs[0]
+				continue
+			}
+		case interface{ Unwrap() error }:
+			if inner := u.Unwrap(); inner != nil {
+				err = inner
+				continue
+			}
 		}
-		err = u
+		return redact(err)
 	}
 }
 
