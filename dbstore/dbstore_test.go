@@ -42,13 +42,15 @@ func TestMigrateTwiceAndSchemaNewer(t *testing.T) {
 	if err := st.Migrate(ctx); err != nil {
 		t.Fatalf("second migration: %v", err)
 	}
-	if _, err := Open(ctx, url, Options{NoMigrate: true}); err != nil {
+	st2, err := Open(ctx, url, Options{NoMigrate: true})
+	if err != nil {
 		t.Fatalf("open without migrating a current schema: %v", err)
 	}
+	st2.Close()
 	if _, err := st.pool.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES (9999, 'future')`); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Open(ctx, url, Options{})
+	_, err = Open(ctx, url, Options{})
 	if !errors.Is(err, ErrSchemaNewer) || !strings.Contains(err.Error(), "upgrade gscluster") {
 		t.Fatalf("open of a newer schema: %v, want ErrSchemaNewer telling to upgrade", err)
 	}
