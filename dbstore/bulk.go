@@ -1,6 +1,7 @@
 package dbstore
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -101,8 +102,10 @@ func (t *Tx) ReplaceTree(ctx context.Context, entries []Entry) error {
 		return err
 	}
 	oldHash := make(map[string][]byte, len(old))
+	oldBy := make(map[string]Entry, len(old))
 	for _, e := range old {
 		oldHash[e.Path] = e.Hash
+		oldBy[e.Path] = e
 	}
 	if len(old) > 1 {
 		for _, q := range []string{`DELETE FROM dentries`, `DELETE FROM xattrs`, `DELETE FROM inodes WHERE ino <> 1`} {
@@ -181,11 +184,22 @@ func (t *Tx) ReplaceTree(ctx context.Context, entries []Entry) error {
 		nlink[e.Ino]++
 		dentryRows = append(dentryRows, []any{parent, name, e.Ino})
 		op := OpCreate
-		if _, existed := oldHash[e.Path]; existed {
-			op = OpModify
+		var prev []byte
+		if o, existed := oldBy[e.Path]; existed {
 			delete(oldHash, e.Path)
+			prev = o.Hash
+			switch {
+			case o.Kind != e.Kind || !bytes.Equal(o.Hash, e.Hash) || o.Target != e.Target:
+				op = OpModify
+			case o.Mode != e.Mode || o.UID != e.UID || o.GID != e.GID || o.MtimeNs != e.MtimeNs:
+				op = OpMeta
+			default:
+				op = "" // unchanged: the inode is new, the file is not
+			}
 		}
-		t.record(e.Path, op, *e, nil)
+		if op != "" {
+			t.record(e.Path, op, *e, prev)
+		}
 	}
 	for _, r := range inodeRows {
 		ino := r[0].(int64)

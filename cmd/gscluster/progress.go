@@ -38,7 +38,11 @@ func showProgress(verb string, p *datadir.Progress) (stop func()) {
 			if total > 0 && bar.GetMax64() != total {
 				bar.ChangeMax64(total)
 			}
-			bar.Describe(fmt.Sprintf("%s %d/%d files", verb, p.Files.Load(), p.TotalFiles.Load()))
+			if n := p.TotalFiles.Load(); n > 0 {
+				bar.Describe(fmt.Sprintf("%s %d/%d files", verb, p.Files.Load(), n))
+			} else {
+				bar.Describe("listing files")
+			}
 			bar.Set64(p.Bytes.Load()) //nolint:errcheck
 			select {
 			case <-done:

@@ -32,13 +32,13 @@ type scanned struct {
 func walk(src string, local *pathspec.Matcher) (*scanned, error) {
 	fi, err := os.Stat(src)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s: no such directory", src)
+		return nil, errors.New("no such directory")
 	}
 	if err != nil {
 		return nil, err
 	}
 	if !fi.IsDir() {
-		return nil, fmt.Errorf("%s: not a directory", src)
+		return nil, errors.New("not a directory")
 	}
 	sc := &scanned{excluded: map[string]int{}}
 	links := map[[2]uint64]string{} // dev, ino -> first path
