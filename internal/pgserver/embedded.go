@@ -43,7 +43,7 @@ func Ensure(ctx context.Context, stateDir string, log *slog.Logger) (string, err
 	if err := os.MkdirAll(stateDir, 0o755); err != nil {
 		return "", fmt.Errorf("create state directory %s: %w", stateDir, err)
 	}
-	unlock, err := lockFile(ctx, filepath.Join(stateDir, "pg.lock"))
+	unlock, err := LockFile(ctx, filepath.Join(stateDir, "pg.lock"))
 	if err != nil {
 		return "", err
 	}
@@ -85,7 +85,7 @@ func StopEmbedded(ctx context.Context, stateDir string) error {
 	if err != nil || !st.Initialized {
 		return err
 	}
-	unlock, err := lockFile(ctx, filepath.Join(stateDir, "pg.lock"))
+	unlock, err := LockFile(ctx, filepath.Join(stateDir, "pg.lock"))
 	if err != nil {
 		return err
 	}
@@ -146,9 +146,9 @@ func createDatabase(ctx context.Context, url, name string) error {
 	return err
 }
 
-// lockFile takes an exclusive flock on path, waiting until ctx is done,
-// and returns its release.
-func lockFile(ctx context.Context, path string) (func(), error) {
+// LockFile takes an exclusive flock on path, waiting until ctx is done,
+// and returns its release. The lock dies with the process.
+func LockFile(ctx context.Context, path string) (func(), error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
-	"time"
 
 	"github.com/gscluster/gscluster/internal/pgserver"
 )
@@ -21,7 +20,7 @@ func template(ctx context.Context) (string, error) {
 		return "", err
 	}
 	path := filepath.Join(os.TempDir(), fmt.Sprintf("gscluster-pgtest-template-%d-%d", ver, os.Geteuid()))
-	unlock, err := lockFile(ctx, path+".lock")
+	unlock, err := pgserver.LockFile(ctx, path+".lock")
 	if err != nil {
 		return "", err
 	}
@@ -70,29 +69,4 @@ func checkTemplate(path string) (bool, error) {
 		return false, fmt.Errorf("postgresql template %s is incomplete (remove it): %w", path, err)
 	}
 	return true, nil
-}
-
-// lockFile takes an exclusive flock on path, waiting until ctx is done,
-// and returns its release. The lock dies with the process.
-func lockFile(ctx context.Context, path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
