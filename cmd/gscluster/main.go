@@ -100,7 +100,7 @@ Exit codes: 0 success, 1 differences or problems found (verify, catalog check),
 	pf.StringVar(&g.stateDir, "state-dir", defaultStateDir(), "node state: the embedded PostgreSQL, caches")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log debug messages")
 	root.AddCommand(
-		importCmd(g), exportCmd(g), verifyCmd(g), logCmd(g), rollbackCmd(g), catalogCmd(g), dbCmd(g),
+		importCmd(g), exportCmd(g), verifyCmd(g), logCmd(g), rollbackCmd(g), catalogCmd(g), dbCmd(g), mountCmd(g),
 	)
 	return root
 }

@@ -1,0 +1,61 @@
+package fusefs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+// MountOptions say how the kernel mounts the file system.
+type MountOptions struct {
+	AllowOther bool
+	ReadOnly   bool
+	Debug      bool
+}
+
+// Mount mounts f at dir and serves it in the background. A mountpoint
+// left dead by a crashed daemon ("transport endpoint is not connected") is
+// unmounted first, and cleaned reports that it was.
+func (f *FS) Mount(dir string, mo MountOptions) (srv *fuse.Server, cleaned bool, err error) {
+	if _, err := os.Stat(dir); errors.Is(err, syscall.ENOTCONN) {
+		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
+			if out, err := exec.Command("fusermount3", "-u", "-z", dir).CombinedOutput(); err != nil {
+				return nil, false, fmt.Errorf("%s is a dead mount left by a crash and could not be unmounted (%v: %s): run umount -l %s", dir, err, out, dir)
+			}
+		}
+		cleaned = true
+	} else if err != nil {
+		return nil, false, fmt.Errorf("mountpoint: %w", err)
+	}
+	opts := []string{"default_permissions"}
+	if mo.ReadOnly {
+		opts = append(opts, "ro")
+	}
+	fo := &fuse.MountOptions{
+		AllowOther:               mo.AllowOther,
+		Options:                  opts,
+		FsName:                   "gscluster",
+		Name:                     "gscluster",
+		MaxWrite:                 1 << 20,
+		MaxReadAhead:             1 << 20,
+		MaxBackground:            64,
+		EnableSymlinkCaching:     true,
+		ExplicitDataCacheControl: true,
+		DirectMount:              os.Geteuid() == 0,
+		Debug:                    mo.Debug,
+	}
+	srv, err = fuse.NewServer(f, dir, fo)
+	if err != nil {
+		return nil, cleaned, fmt.Errorf("mount %s: %w", dir, err)
+	}
+	go srv.Serve()
+	if err := srv.WaitMount(); err != nil {
+		srv.Unmount() //nolint:errcheck
+		return nil, cleaned, fmt.Errorf("mount %s: %w", dir, err)
+	}
+	return srv, cleaned, nil
+}
