@@ -37,6 +37,8 @@ type Mutation struct {
 	DropInodes []int64  // inode rows to delete with their xattrs
 	SetXattrs  []Xattr
 	DelXattrs  []Xattr // Value ignored
+	// Blobs are small contents to store first (Data only, no Chunks).
+	Blobs []Blob
 	// Changes are the change-log rows of the mutation, in order: the path
 	// and the state after the change (the Entry's Path is ignored).
 	Changes []ChangeEntry
@@ -68,6 +70,19 @@ func (s *Store) NextInos(ctx context.Context, n int) ([]int64, error) {
 // Apply writes the rows of m in this transaction.
 func (t *Tx) Apply(ctx context.Context, m *Mutation) error {
 	b := &pgx.Batch{}
+	for _, bl := range m.Blobs {
+		data := bl.Data
+		if data == nil {
+			data = []byte{}
+		}
+		b.Queue(`INSERT INTO blobs (hash, size, data) VALUES ($1, $2, $3) ON CONFLICT (hash) DO NOTHING`, bl.Hash, int64(len(data)), data)
+		if len(data) <= maxCatalogFile {
+			if t.uploaded == nil {
+				t.uploaded = map[string][]byte{}
+			}
+			t.uploaded[string(bl.Hash)] = data
+		}
+	}
 	for _, d := range m.Unlink {
 		b.Queue(`DELETE FROM dentries WHERE parent = $1 AND name = $2`, d.Parent, d.Name)
 	}

@@ -89,6 +89,12 @@ func (t *Tx) PutBlob(ctx context.Context, b Blob) error {
 	}
 	_, err := t.tx.Exec(ctx, `INSERT INTO blobs (hash, size, data, chunks) VALUES ($1, $2, $3, $4) ON CONFLICT (hash) DO NOTHING`,
 		b.Hash, b.Size, data, chunks)
+	if err == nil && b.Chunks == nil && len(b.Data) <= maxCatalogFile {
+		if t.uploaded == nil {
+			t.uploaded = map[string][]byte{}
+		}
+		t.uploaded[string(b.Hash)] = b.Data
+	}
 	return t.s.wrap(err, fmt.Sprintf("store content %x", b.Hash))
 }
 

@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/jackc/pgx/v5"
 
 	"github.com/gscluster/gscluster/internal/catalog"
 )
@@ -18,7 +17,9 @@ const maxCatalogFile = ChunkSize
 // indexCatalog brings the catalog index in line with this transaction's
 // changes: every changed catalog file is parsed again, every removed one is
 // dropped. A file that does not parse is indexed with its error.
-func (t *Tx) indexCatalog(ctx context.Context) error {
+// catalogRows parses the catalog files this transaction changed and
+// returns the paths whose index rows go and the rows that replace them.
+func (t *Tx) catalogRows(ctx context.Context) ([]string, [][]any, error) {
 	last := map[string]changeRow{}
 	for _, c := range t.changes {
 		if catalog.Classify(c.path) != catalog.KindNone {
@@ -26,7 +27,7 @@ func (t *Tx) indexCatalog(ctx context.Context) error {
 		}
 	}
 	if len(last) == 0 {
-		return nil
+		return nil, nil, nil
 	}
 	paths := make([]string, 0, len(last))
 	type job struct {
@@ -43,33 +44,35 @@ func (t *Tx) indexCatalog(ctx context.Context) error {
 			continue
 		}
 		jobs = append(jobs, job{p, catalog.Classify(p), c.e.Hash})
-		if !seen[string(c.e.Hash)] {
+		if _, ok := t.uploaded[string(c.e.Hash)]; !ok && !seen[string(c.e.Hash)] {
 			seen[string(c.e.Hash)] = true
 			hashes = append(hashes, c.e.Hash)
 		}
 	}
-	if _, err := t.tx.Exec(ctx, `DELETE FROM catalog_objects WHERE path = ANY($1)`, paths); err != nil {
-		return err
-	}
 	if len(jobs) == 0 {
-		return nil
+		return paths, nil, nil
 	}
 	content := make(map[string][]byte, len(hashes))
-	rows, err := t.tx.Query(ctx, `SELECT hash, data FROM blobs WHERE hash = ANY($1) AND data IS NOT NULL AND size <= $2`, hashes, maxCatalogFile)
-	if err != nil {
-		return err
+	for h, d := range t.uploaded {
+		content[h] = d
 	}
-	for rows.Next() {
-		var h, d []byte
-		if err := rows.Scan(&h, &d); err != nil {
-			rows.Close()
-			return err
+	if len(hashes) > 0 {
+		rows, err := t.tx.Query(ctx, `SELECT hash, data FROM blobs WHERE hash = ANY($1) AND data IS NOT NULL AND size <= $2`, hashes, maxCatalogFile)
+		if err != nil {
+			return nil, nil, err
 		}
-		content[string(h)] = d
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
+		for rows.Next() {
+			var h, d []byte
+			if err := rows.Scan(&h, &d); err != nil {
+				rows.Close()
+				return nil, nil, err
+			}
+			content[string(h)] = d
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, err
+		}
 	}
 
 	out := make([][]any, len(jobs))
@@ -104,12 +107,12 @@ func (t *Tx) indexCatalog(ctx context.Context) error {
 		}(w)
 	}
 	wg.Wait()
-	_, err = t.tx.CopyFrom(ctx, pgx.Identifier{"catalog_objects"},
-		[]string{"path", "kind", "id", "name", "workspace", "workspace_ref", "namespace_ref", "store_ref", "resource_ref",
-			"default_style", "styles", "layers", "parse_error", "rev"},
-		pgx.CopyFromRows(out))
-	return err
+	return paths, out, nil
 }
+
+// catalogCols are the columns of the rows catalogRows returns.
+var catalogCols = []string{"path", "kind", "id", "name", "workspace", "workspace_ref", "namespace_ref", "store_ref", "resource_ref",
+	"default_style", "styles", "layers", "parse_error", "rev"}
 
 // CatalogObject is one row of the catalog index.
 type CatalogObject struct {

@@ -31,6 +31,9 @@ type Tx struct {
 	rev     int64
 	changes []changeRow
 	dirs    map[string]int64 // resolved directory paths
+	// uploaded holds the small blobs stored in this transaction, so that
+	// the catalog index need not read them back.
+	uploaded map[string][]byte
 }
 
 type changeRow struct {
@@ -60,17 +63,8 @@ func (s *Store) Write(ctx context.Context, origin, summary string, fn func(ctx c
 	if len(t.changes) == 0 {
 		return t.rev - 1, nil
 	}
-	if err := t.flushChanges(ctx); err != nil {
-		return 0, s.wrap(err, fmt.Sprintf("record changes of revision %d", t.rev))
-	}
-	if err := t.indexCatalog(ctx); err != nil {
-		return 0, s.wrap(err, fmt.Sprintf("index catalog of revision %d", t.rev))
-	}
-	if _, err := pgtx.Exec(ctx, `INSERT INTO revisions (rev, origin, summary) VALUES ($1, $2, $3)`, t.rev, origin, summary); err != nil {
-		return 0, s.wrap(err, "record revision")
-	}
-	if _, err := pgtx.Exec(ctx, `SELECT pg_notify($1, $2)`, NotifyChannel, fmt.Sprint(t.rev)); err != nil {
-		return 0, s.wrap(err, "notify revision")
+	if err := t.finish(ctx, origin, summary); err != nil {
+		return 0, err
 	}
 	if err := pgtx.Commit(ctx); err != nil {
 		return 0, s.wrap(err, fmt.Sprintf("commit revision %d", t.rev))
@@ -104,7 +98,49 @@ func (t *Tx) record(p string, op Op, e Entry, oldHash []byte) {
 	t.changes = append(t.changes, changeRow{path: p, op: op, e: e, oldHash: oldHash})
 }
 
-func (t *Tx) flushChanges(ctx context.Context) error {
+// smallBatch is the most rows sent as plain inserts in the commit's one
+// round trip; more go by COPY.
+const smallBatch = 64
+
+// finish records the changes, the catalog index, the revision and its
+// notification: for a small change, in one round trip.
+func (t *Tx) finish(ctx context.Context, origin, summary string) error {
+	b := &pgx.Batch{}
+	if len(t.changes) <= smallBatch {
+		for _, r := range t.changeRows() {
+			b.Queue(`INSERT INTO changes (rev, seq, path, op, ino, kind, mode, uid, gid, size, mtime_ns, hash, target, old_hash)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, r...)
+		}
+	} else if err := t.flushChanges(ctx); err != nil {
+		return t.s.wrap(err, fmt.Sprintf("record changes of revision %d", t.rev))
+	}
+	paths, rows, err := t.catalogRows(ctx)
+	if err != nil {
+		return t.s.wrap(err, fmt.Sprintf("index catalog of revision %d", t.rev))
+	}
+	if len(paths) > 0 {
+		b.Queue(`DELETE FROM catalog_objects WHERE path = ANY($1)`, paths)
+	}
+	if len(rows) <= smallBatch {
+		for _, r := range rows {
+			b.Queue(`INSERT INTO catalog_objects (`+strings.Join(catalogCols, ", ")+`)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, r...)
+		}
+	}
+	b.Queue(`INSERT INTO revisions (rev, origin, summary) VALUES ($1, $2, $3)`, t.rev, origin, summary)
+	b.Queue(`SELECT pg_notify($1, $2)`, NotifyChannel, fmt.Sprint(t.rev))
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return t.s.wrap(err, fmt.Sprintf("record revision %d", t.rev))
+	}
+	if len(rows) > smallBatch {
+		if _, err := t.tx.CopyFrom(ctx, pgx.Identifier{"catalog_objects"}, catalogCols, pgx.CopyFromRows(rows)); err != nil {
+			return t.s.wrap(err, fmt.Sprintf("index catalog of revision %d", t.rev))
+		}
+	}
+	return nil
+}
+
+func (t *Tx) changeRows() [][]any {
 	rows := make([][]any, len(t.changes))
 	for i, c := range t.changes {
 		if c.op == OpDelete {
@@ -119,6 +155,11 @@ func (t *Tx) flushChanges(ctx context.Context) error {
 		rows[i] = []any{t.rev, i, c.path, string(c.op), e.Ino, string(rune(e.Kind)), int32(e.Mode), int32(e.UID), int32(e.GID),
 			e.Size, e.MtimeNs, e.Hash, target, c.oldHash}
 	}
+	return rows
+}
+
+func (t *Tx) flushChanges(ctx context.Context) error {
+	rows := t.changeRows()
 	_, err := t.tx.CopyFrom(ctx, pgx.Identifier{"changes"},
 		[]string{"rev", "seq", "path", "op", "ino", "kind", "mode", "uid", "gid", "size", "mtime_ns", "hash", "target", "old_hash"},
 		pgx.CopyFromRows(rows))

@@ -96,6 +96,8 @@ func (f *FS) errno(op string, err error) fuse.Status {
 	}
 	var en syscall.Errno
 	switch {
+	case errors.Is(err, context.Canceled):
+		return fuse.EINTR
 	case errors.Is(err, replica.ErrReadOnly):
 		return fuse.Status(syscall.EROFS)
 	case errors.Is(err, dbstore.ErrNotFound), errors.Is(err, fs.ErrNotExist):
@@ -128,16 +130,12 @@ func (f *FS) writable() fuse.Status {
 	return fuse.OK
 }
 
-func ctxOf(cancel <-chan struct{}) (context.Context, context.CancelFunc) {
-	ctx, stop := context.WithTimeout(context.Background(), 2*time.Minute)
-	go func() {
-		select {
-		case <-cancel:
-			stop()
-		case <-ctx.Done():
-		}
-	}()
-	return ctx, stop
+// ctxOf is the context of an operation. It does not end when the kernel
+// interrupts the request: a signal to the caller (Go's runtime sends them
+// to preempt goroutines) must not abort a commit halfway; the operation
+// finishes and the kernel drops the answer if the caller has gone.
+func ctxOf(<-chan struct{}) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 2*time.Minute)
 }
 
 // fillAttr converts a node (and its spool, if it is being written) into
@@ -256,9 +254,6 @@ func (f *FS) Open(cancel <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fu
 func (f *FS) OpenDir(cancel <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fuse.Status {
 	return fuse.ENOSYS
 }
-
-// Release needs no work: commits happen on flush.
-func (f *FS) Release(cancel <-chan struct{}, in *fuse.ReleaseIn) {}
 
 // ReleaseDir needs no work.
 func (f *FS) ReleaseDir(in *fuse.ReleaseIn) {}

@@ -3,6 +3,7 @@ package fusefs
 import (
 	"errors"
 	"fmt"
+	"log"
 	"os"
 	"os/exec"
 	"syscall"
@@ -21,17 +22,25 @@ type MountOptions struct {
 // left dead by a crashed daemon ("transport endpoint is not connected") is
 // unmounted first, and cleaned reports that it was.
 func (f *FS) Mount(dir string, mo MountOptions) (srv *fuse.Server, cleaned bool, err error) {
-	if _, err := os.Stat(dir); errors.Is(err, syscall.ENOTCONN) {
+	// statfs always reaches the daemon, where a stat may be answered from
+	// the kernel's cache of a dead mount.
+	var sfs syscall.Statfs_t
+	for i := 0; ; i++ {
+		err := syscall.Statfs(dir, &sfs)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.ENOTCONN) || i == 5 {
+			return nil, cleaned, fmt.Errorf("mountpoint %s: %w", dir, err)
+		}
 		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
 			if out, err := exec.Command("fusermount3", "-u", "-z", dir).CombinedOutput(); err != nil {
 				return nil, false, fmt.Errorf("%s is a dead mount left by a crash and could not be unmounted (%v: %s): run umount -l %s", dir, err, out, dir)
 			}
 		}
 		cleaned = true
-	} else if err != nil {
-		return nil, false, fmt.Errorf("mountpoint: %w", err)
 	}
-	opts := []string{"default_permissions"}
+	opts := []string{"default_permissions", "noatime"}
 	if mo.ReadOnly {
 		opts = append(opts, "ro")
 	}
@@ -47,6 +56,7 @@ func (f *FS) Mount(dir string, mo MountOptions) (srv *fuse.Server, cleaned bool,
 		ExplicitDataCacheControl: true,
 		DirectMount:              os.Geteuid() == 0,
 		Debug:                    mo.Debug,
+		Logger:                   log.New(os.Stderr, "fuse: ", log.Lmicroseconds),
 	}
 	srv, err = fuse.NewServer(f, dir, fo)
 	if err != nil {

@@ -331,12 +331,9 @@ func (f *FS) Rename(cancel <-chan struct{}, in *fuse.RenameIn, oldName, newName 
 	if src == nil {
 		return fuse.ENOENT
 	}
-	// A file still being written is committed first, as it stands.
-	if err := f.commitFile(ctx, src.Ino); err != nil {
-		return f.errno("rename", err)
-	}
+	// A file still being written is committed with its rename.
 	ts := now()
-	err := f.r.Commit(ctx, func(t *replica.Tree) (*replica.Change, error) {
+	err := f.commitWith(ctx, src.Ino, func(t *replica.Tree) (*replica.Change, error) {
 		return planRename(t, int64(od), oldName, int64(nd), newName, in.Flags, ts)
 	})
 	return f.errno("rename", err)

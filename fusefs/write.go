@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -24,6 +25,9 @@ type spool struct {
 	size    int64
 	mtimeNs int64
 	done    bool // committed or abandoned: a new write makes a new spool
+
+	tmu   sync.Mutex
+	timer *time.Timer // the pending commit without fsync or rename
 }
 
 // chanMutex is a mutex (a one-slot channel) so that spool holders can be
@@ -268,23 +272,79 @@ func (f *FS) Write(cancel <-chan struct{}, in *fuse.WriteIn, data []byte) (uint3
 		sp.size = end
 	}
 	sp.mtimeNs = now()
+	f.scheduleCommit(int64(in.NodeId), sp, quietDelay)
 	if err != nil {
 		return uint32(k), f.errno("write", err)
 	}
 	return uint32(k), fuse.OK
 }
 
-// Flush commits a written file: the kernel sends it on every close.
+// Flush answers ENOSYS: the kernel then stops sending it. It would come
+// on every close, reads included, and cost a round trip to the daemon per
+// file read (measured: 37.7 against 10.6 us per small file). Written files
+// are committed on release, fsync, rename and after a quiet second instead.
 func (f *FS) Flush(cancel <-chan struct{}, in *fuse.FlushIn) fuse.Status {
+	return fuse.ENOSYS
+}
+
+// Release comes after the last close of a file created through the mount:
+// its commit follows shortly, unless a rename takes it first (GeoServer
+// renames its temporary file right after closing it: one transaction).
+func (f *FS) Release(cancel <-chan struct{}, in *fuse.ReleaseIn) {
 	if isLocalIno(in.NodeId) {
-		return fuse.OK
+		return
 	}
-	if f.spoolOf(int64(in.NodeId)) == nil {
-		return fuse.OK
+	if sp := f.spoolOf(int64(in.NodeId)); sp != nil {
+		f.scheduleCommit(int64(in.NodeId), sp, releaseDelay)
 	}
-	ctx, stop := ctxOf(cancel)
-	defer stop()
-	return f.errno("flush", f.commitFile(ctx, int64(in.NodeId)))
+}
+
+// The delays after which a written file is committed without a fsync or a
+// rename: after its release, and after its last write.
+const (
+	releaseDelay = 30 * time.Millisecond
+	quietDelay   = time.Second
+)
+
+// scheduleCommit (re)arms the commit of a spool after d. The caller may
+// hold sp.mu.
+func (f *FS) scheduleCommit(ino int64, sp *spool, d time.Duration) {
+	sp.tmu.Lock()
+	defer sp.tmu.Unlock()
+	if sp.timer != nil {
+		sp.timer.Stop()
+	}
+	sp.timer = time.AfterFunc(d, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := f.commitFile(ctx, ino); err != nil {
+			f.log.Error("commit a written file", "ino", ino, "err", err)
+		}
+	})
+}
+
+func (sp *spool) stopTimer() {
+	sp.tmu.Lock()
+	defer sp.tmu.Unlock()
+	if sp.timer != nil {
+		sp.timer.Stop()
+		sp.timer = nil
+	}
+}
+
+// CommitAll commits every file still being written, at unmount.
+func (f *FS) CommitAll(ctx context.Context) {
+	f.mu.Lock()
+	inos := make([]int64, 0, len(f.dirty))
+	for ino := range f.dirty {
+		inos = append(inos, ino)
+	}
+	f.mu.Unlock()
+	for _, ino := range inos {
+		if err := f.commitFile(ctx, ino); err != nil {
+			f.log.Error("commit a written file at unmount", "ino", ino, "err", err)
+		}
+	}
 }
 
 // Fsync commits a written file.
@@ -302,17 +362,27 @@ func (f *FS) Fsync(cancel <-chan struct{}, in *fuse.FsyncIn) fuse.Status {
 // revision. If the database cannot take it, the content is kept in the
 // recovery folder and the error (EIO) is returned.
 func (f *FS) commitFile(ctx context.Context, ino int64) error {
+	return f.commitWith(ctx, ino, nil)
+}
+
+// commitWith commits the spool of ino, if any, and the change more plans
+// (if not nil) in one revision: GeoServer's temporary file and its rename
+// over the target are one transaction.
+func (f *FS) commitWith(ctx context.Context, ino int64, more func(t *replica.Tree) (*replica.Change, error)) error {
 	f.mu.Lock()
 	sp := f.dirty[ino]
 	f.mu.Unlock()
-	if sp == nil {
-		return nil
+	if sp != nil {
+		sp.mu.Lock()
+		defer sp.mu.Unlock()
 	}
-	sp.mu.Lock()
-	defer sp.mu.Unlock()
-	if sp.done {
-		return nil
+	if sp == nil || sp.done {
+		if more == nil {
+			return nil
+		}
+		return f.r.Commit(ctx, more)
 	}
+	sp.stopTimer()
 	finish := func() {
 		sp.done = true
 		sp.f.Close()
@@ -334,49 +404,45 @@ func (f *FS) commitFile(ctx context.Context, ino int64) error {
 	if err := linkOrCopy(sp.f.Name(), cached, f.r.Cache); err != nil {
 		return err
 	}
+	var small []byte // sent with the rows, in the same round trip
+	if size <= smallBlob {
+		if small, err = os.ReadFile(cached); err != nil {
+			return err
+		}
+	}
 	var path string
+	var planErr error
 	err = f.r.Commit(ctx, func(t *replica.Tree) (*replica.Change, error) {
-		n := t.Get(ino)
-		if n == nil || len(n.Names) == 0 {
-			return nil, nil // unlinked meanwhile: nothing to keep
-		}
-		p, ok := t.Path(ino)
-		if !ok {
-			return nil, nil
-		}
-		path = p
-		e := n.Entry()
-		e.Hash, e.Size, e.MtimeNs = hash, size, sp.mtimeNs
-		e.CtimeNs = now()
-		ch := &replica.Change{Summary: "write " + p}
-		m := &ch.Mutation
-		m.Inodes = append(m.Inodes, e)
-		if n.Pending {
-			for _, nm := range n.Names {
-				m.Link = append(m.Link, dbstore.Dentry{Parent: nm.Parent, Name: nm.Name, Ino: ino})
+		planErr = nil
+		var mc *replica.Change
+		if more != nil {
+			var err error
+			if mc, err = more(t); err != nil {
+				planErr, mc = err, nil // the content alone, and the error after
 			}
-			m.Changes = append(m.Changes, dbstore.ChangeEntry{Path: p, Op: dbstore.OpCreate, Entry: e})
-			if d := t.Get(n.Names[0].Parent); d != nil {
-				de := d.Entry()
-				m.Inodes = append(m.Inodes, de)
-				dp, _ := t.Path(d.Ino)
-				m.Changes = append(m.Changes, dbstore.ChangeEntry{Path: dp, Op: dbstore.OpMeta, Entry: de})
-			}
-		} else {
-			op := dbstore.OpModify
-			if string(n.Hash) == string(hash) {
-				op = dbstore.OpMeta
-			}
-			m.Changes = append(m.Changes, dbstore.ChangeEntry{Path: p, Op: op, Entry: e, OldHash: n.Hash})
 		}
-		ch.Upload = func(ctx context.Context, tx *dbstore.Tx) error {
-			if size > dbstore.ChunkSize {
-				if ok, err := f.r.Store().HasBlob(ctx, hash); err == nil && ok {
-					return nil
+		ch := f.contentChange(t, ino, hash, size, sp.mtimeNs, mc == nil)
+		if ch != nil && small != nil {
+			path = strings.TrimPrefix(ch.Summary, "write ")
+			ch.Mutation.Blobs = []dbstore.Blob{{Hash: hash, Size: size, Data: small}}
+		} else if ch != nil {
+			path = strings.TrimPrefix(ch.Summary, "write ")
+			ch.Upload = func(ctx context.Context, tx *dbstore.Tx) error {
+				if size > dbstore.ChunkSize {
+					if ok, err := f.r.Store().HasBlob(ctx, hash); err == nil && ok {
+						return nil
+					}
 				}
+				return replica.Upload(ctx, tx, hash, cached)
 			}
-			return replica.Upload(ctx, tx, hash, cached)
 		}
+		switch {
+		case mc == nil:
+			return ch, nil
+		case ch == nil:
+			return mc, nil
+		}
+		mergeChange(ch, mc, ino)
 		return ch, nil
 	})
 	if err != nil {
@@ -385,7 +451,77 @@ func (f *FS) commitFile(ctx context.Context, ino int64) error {
 		return fmt.Errorf("commit %s: %w", path, syscall.EIO)
 	}
 	finish()
-	return nil
+	return planErr
+}
+
+// smallBlob is the largest content sent with the rows of its commit.
+const smallBlob = 1 << 20
+
+// contentChange plans the commit of new content for ino; nil if the file
+// has no name any more. A pending file gets its names and a create row
+// unless withNames is false (a rename that follows names it).
+func (f *FS) contentChange(t *replica.Tree, ino int64, hash []byte, size, mtimeNs int64, withNames bool) *replica.Change {
+	n := t.Get(ino)
+	if n == nil || len(n.Names) == 0 {
+		return nil // unlinked meanwhile: nothing to keep
+	}
+	p, ok := t.Path(ino)
+	if !ok {
+		return nil
+	}
+	e := n.Entry()
+	e.Hash, e.Size, e.MtimeNs = hash, size, mtimeNs
+	e.CtimeNs = now()
+	ch := &replica.Change{Summary: "write " + p}
+	m := &ch.Mutation
+	m.Inodes = append(m.Inodes, e)
+	switch {
+	case n.Pending && withNames:
+		for _, nm := range n.Names {
+			m.Link = append(m.Link, dbstore.Dentry{Parent: nm.Parent, Name: nm.Name, Ino: ino})
+		}
+		m.Changes = append(m.Changes, dbstore.ChangeEntry{Path: p, Op: dbstore.OpCreate, Entry: e})
+		if d := t.Get(n.Names[0].Parent); d != nil {
+			de := d.Entry()
+			m.Inodes = append(m.Inodes, de)
+			dp, _ := t.Path(d.Ino)
+			m.Changes = append(m.Changes, dbstore.ChangeEntry{Path: dp, Op: dbstore.OpMeta, Entry: de})
+		}
+	case n.Pending:
+	default:
+		op := dbstore.OpModify
+		if string(n.Hash) == string(hash) {
+			op = dbstore.OpMeta
+		}
+		m.Changes = append(m.Changes, dbstore.ChangeEntry{Path: p, Op: op, Entry: e, OldHash: n.Hash})
+	}
+	return ch
+}
+
+// mergeChange appends mc to ch. Rows of mc for inode ino were planned from
+// the tree, which does not have the new content yet: they get it.
+func mergeChange(ch, mc *replica.Change, ino int64) {
+	e := ch.Mutation.Inodes[0]
+	patch := func(x *dbstore.Entry) {
+		if x.Ino == ino {
+			x.Hash, x.Size, x.MtimeNs = e.Hash, e.Size, e.MtimeNs
+		}
+	}
+	m, o := &ch.Mutation, &mc.Mutation
+	for i := range o.Inodes {
+		patch(&o.Inodes[i])
+	}
+	for i := range o.Changes {
+		patch(&o.Changes[i].Entry)
+	}
+	m.Unlink = append(m.Unlink, o.Unlink...)
+	m.Inodes = append(m.Inodes, o.Inodes...)
+	m.Link = append(m.Link, o.Link...)
+	m.DropInodes = append(m.DropInodes, o.DropInodes...)
+	m.SetXattrs = append(m.SetXattrs, o.SetXattrs...)
+	m.DelXattrs = append(m.DelXattrs, o.DelXattrs...)
+	m.Changes = append(m.Changes, o.Changes...)
+	ch.Summary = mc.Summary
 }
 
 // linkOrCopy puts the spool's content into the cache at dst without
@@ -496,6 +632,7 @@ func (f *FS) SetAttr(cancel <-chan struct{}, in *fuse.SetAttrIn, out *fuse.AttrO
 		err = sp.f.Truncate(int64(size))
 		sp.size = int64(size)
 		sp.mtimeNs = now()
+		f.scheduleCommit(ino, sp, quietDelay)
 		sp.mu.Unlock()
 		if err != nil {
 			return f.errno("truncate", err)

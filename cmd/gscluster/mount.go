@@ -142,6 +142,9 @@ func runMount(ctx context.Context, g *globals, dir string, c mountConfig) error 
 	<-ctx.Done()
 	fmt.Println("gscluster: unmounting", abs)
 	unmount(srv, abs, log)
+	cctx, ccancel := context.WithTimeout(context.Background(), time.Minute)
+	fsys.CommitAll(cctx)
+	ccancel()
 	stop()
 	<-done
 	if c.readyFile != "" {

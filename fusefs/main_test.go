@@ -1,0 +1,11 @@
+package fusefs
+
+import (
+	"testing"
+
+	"github.com/gscluster/gscluster/internal/pgtest"
+)
+
+// TestMain starts the test binary's PostgreSQL server and checks for
+// leaked goroutines (a mount whose server loop never ended leaves some).
+func TestMain(m *testing.M) { pgtest.Main(m) }
