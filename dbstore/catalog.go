@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"sync"
 
-
 	"github.com/gscluster/gscluster/internal/catalog"
 )
 
