@@ -186,10 +186,19 @@ func (f *FS) remove(cancel <-chan struct{}, dir int64, name string, isDir bool) 
 	f.r.RUnlock()
 	if pending && !isDir {
 		// Never committed: it goes as it came, from memory.
+		// Never committed: it goes as it came, and only its directory's
+		// times change in the database.
 		f.r.DropPending(dir, name)
+		ctx, stop := ctxOf(cancel)
+		defer stop()
 		ts := now()
-		f.r.Update(dir, func(d *replica.Node) { d.MtimeNs, d.CtimeNs = ts, ts })
-		return fuse.OK
+		err := f.r.Commit(ctx, func(t *replica.Tree) (*replica.Change, error) {
+			p, _ := t.Path(dir)
+			ch := &replica.Change{Summary: "touch " + p}
+			touchDir(t, &ch.Mutation, dir, ts)
+			return ch, nil
+		})
+		return f.errno("remove", err)
 	}
 	ctx, stop := ctxOf(cancel)
 	defer stop()
