@@ -30,6 +30,7 @@ test-short: ## the suite without the race detector, for a quick look
 bench: setup ## benchmarks and whole-system figures (see BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
 	$(GO) run ./integration/cmd/benchimport
+	$(GO) run ./integration/cmd/benchmount
 
 lint: ## gofmt, go vet, staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
@@ -39,7 +40,7 @@ lint: ## gofmt, go vet, staticcheck
 fuzz: ## run each fuzz target for 30 s
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/catalog
 
-run: build ## start the embedded PostgreSQL, import a sample data directory, say what to try next
+run: build ## start the embedded PostgreSQL, import a sample data directory, mount it (Ctrl-C unmounts)
 	@./$(BIN) db start --state-dir $(STATE_DIR)
 	@if [ ! -d $(STATE_DIR)/sample ]; then $(GO) run ./integration/cmd/gendatadir -layers $(SAMPLE_LAYERS) $(STATE_DIR)/sample; fi
 	@./$(BIN) import $(STATE_DIR)/sample --state-dir $(STATE_DIR) --replace
@@ -50,6 +51,12 @@ run: build ## start the embedded PostgreSQL, import a sample data directory, say
 	@echo "  $(BIN) export /tmp/gs-export --state-dir $(STATE_DIR) && $(BIN) verify /tmp/gs-export --state-dir $(STATE_DIR)"
 	@echo "  $(BIN) log -n 5 --state-dir $(STATE_DIR)"
 	@echo "  $(BIN) db stop --state-dir $(STATE_DIR)"
+	@echo
+	@echo "Now mounting it at $(STATE_DIR)/mnt. Point GeoServer at it with"
+	@echo "  GEOSERVER_DATA_DIR=$(STATE_DIR)/mnt   (add --allow-other when GeoServer runs as another user)"
+	@echo "and try, in another shell: ls $(STATE_DIR)/mnt; cat $(STATE_DIR)/mnt/global.xml"
+	@mkdir -p $(STATE_DIR)/mnt
+	@./$(BIN) mount $(STATE_DIR)/mnt --state-dir $(STATE_DIR)
 
 clean: ## remove what the build made
 	rm -rf bin

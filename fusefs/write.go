@@ -401,7 +401,9 @@ func (f *FS) commitWith(ctx context.Context, ino int64, more func(t *replica.Tre
 		return err
 	}
 	cached := f.r.Cache.Path(hash)
-	if err := linkOrCopy(sp.f.Name(), cached, f.r.Cache); err != nil {
+	// The spool becomes the cached content: whatever happens next, no
+	// write reaches it again (done is set before sp.mu is released).
+	if err := f.r.Cache.Adopt(hash, sp.f.Name()); err != nil {
 		return err
 	}
 	var small []byte // sent with the rows, in the same round trip
@@ -522,30 +524,6 @@ func mergeChange(ch, mc *replica.Change, ino int64) {
 	m.DelXattrs = append(m.DelXattrs, o.DelXattrs...)
 	m.Changes = append(m.Changes, o.Changes...)
 	ch.Summary = mc.Summary
-}
-
-// linkOrCopy puts the spool's content into the cache at dst without
-// giving up the spool (a writer may go on).
-func linkOrCopy(src, dst string, c *replica.Cache) error {
-	if _, err := os.Stat(dst); err == nil {
-		return nil
-	}
-	tmp, err := c.TempFile("adopt-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := copyInto(tmp, src, -1); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
 }
 
 // recover keeps the content of a write that could not be committed and
