@@ -100,9 +100,9 @@ func (f *FS) errno(op string, err error) fuse.Status {
 		return fuse.EINTR
 	case errors.Is(err, replica.ErrReadOnly):
 		return fuse.Status(syscall.EROFS)
-	case errors.Is(err, dbstore.ErrNotFound), errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, dbstore.ErrNotFound):
 		return fuse.ENOENT
-	case errors.Is(err, dbstore.ErrExists), errors.Is(err, fs.ErrExist):
+	case errors.Is(err, dbstore.ErrExists):
 		return fuse.Status(syscall.EEXIST)
 	case errors.Is(err, dbstore.ErrNotEmpty):
 		return fuse.Status(syscall.ENOTEMPTY)
@@ -110,10 +110,16 @@ func (f *FS) errno(op string, err error) fuse.Status {
 		return fuse.ENOTDIR
 	case errors.Is(err, dbstore.ErrIsDir):
 		return fuse.Status(syscall.EISDIR)
+	case errors.As(err, &en):
+		// Before the fs sentinels: ENOTEMPTY "is" fs.ErrExist, EACCES
+		// "is" fs.ErrPermission.
+		return fuse.Status(en)
+	case errors.Is(err, fs.ErrNotExist):
+		return fuse.ENOENT
+	case errors.Is(err, fs.ErrExist):
+		return fuse.Status(syscall.EEXIST)
 	case errors.Is(err, fs.ErrPermission):
 		return fuse.EPERM
-	case errors.As(err, &en):
-		return fuse.Status(en)
 	}
 	f.log.Error("filesystem operation failed", "op", op, "err", err)
 	return fuse.EIO

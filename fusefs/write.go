@@ -2,6 +2,7 @@ package fusefs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -25,6 +26,9 @@ type spool struct {
 	size    int64
 	mtimeNs int64
 	done    bool // committed or abandoned: a new write makes a new spool
+	// failed is set when a write was refused (EFBIG): the file is never
+	// committed half-written; its content goes to the recovery folder.
+	failed error
 
 	tmu   sync.Mutex
 	timer *time.Timer // the pending commit without fsync or rename
@@ -257,9 +261,6 @@ func (f *FS) Write(cancel <-chan struct{}, in *fuse.WriteIn, data []byte) (uint3
 		return 0, fuse.Status(syscall.EROFS)
 	}
 	end := int64(in.Offset) + int64(len(data))
-	if f.opt.MaxFileSize > 0 && end > f.opt.MaxFileSize {
-		return 0, fuse.Status(syscall.EFBIG)
-	}
 	ctx, stop := ctxOf(cancel)
 	defer stop()
 	sp, err := f.openSpool(ctx, int64(in.NodeId), -1)
@@ -267,6 +268,11 @@ func (f *FS) Write(cancel <-chan struct{}, in *fuse.WriteIn, data []byte) (uint3
 		return 0, f.errno("write", err)
 	}
 	defer sp.mu.Unlock()
+	if f.opt.MaxFileSize > 0 && end > f.opt.MaxFileSize {
+		sp.failed = fmt.Errorf("a write beyond the largest file size (--max-file-size %d): %w", f.opt.MaxFileSize, syscall.EFBIG)
+		f.scheduleCommit(int64(in.NodeId), sp, quietDelay)
+		return 0, fuse.Status(syscall.EFBIG)
+	}
 	k, err := sp.f.WriteAt(data, int64(in.Offset))
 	if end := int64(in.Offset) + int64(k); end > sp.size {
 		sp.size = end
@@ -317,8 +323,8 @@ func (f *FS) scheduleCommit(ino int64, sp *spool, d time.Duration) {
 	sp.timer = time.AfterFunc(d, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		if err := f.commitFile(ctx, ino); err != nil {
-			f.log.Error("commit a written file", "ino", ino, "err", err)
+		if err := f.commitFile(ctx, ino); err != nil && !errors.Is(err, syscall.EIO) && !errors.Is(err, syscall.EFBIG) {
+			f.log.Error("commit a written file", "ino", ino, "err", err) // EIO and EFBIG were logged with their path
 		}
 	})
 }
@@ -395,6 +401,14 @@ func (f *FS) commitWith(ctx context.Context, ino int64, more func(t *replica.Tre
 	}
 	if err := sp.f.Truncate(sp.size); err != nil {
 		return err
+	}
+	if sp.failed != nil {
+		f.recover(ino, "", sp.f.Name(), sp.failed)
+		finish()
+		if more != nil {
+			return f.r.Commit(ctx, more)
+		}
+		return sp.failed
 	}
 	hash, size, err := replica.HashFile(sp.f.Name())
 	if err != nil {
@@ -589,7 +603,6 @@ func (f *FS) SetAttr(cancel <-chan struct{}, in *fuse.SetAttrIn, out *fuse.AttrO
 			return st
 		}
 	}
-	_, viaFile := in.GetFh()
 	if size, ok := in.GetSize(); ok {
 		if f.opt.MaxFileSize > 0 && int64(size) > f.opt.MaxFileSize {
 			return fuse.Status(syscall.EFBIG)
@@ -650,11 +663,17 @@ func (f *FS) SetAttr(cancel <-chan struct{}, in *fuse.SetAttrIn, out *fuse.AttrO
 			})
 			if setMt || mtNow {
 				f.r.RLock()
-				mtNs := f.r.Get(ino).MtimeNs
+				n := f.r.Get(ino)
+				var mtNs int64
+				if n != nil {
+					mtNs = n.MtimeNs
+				}
 				f.r.RUnlock()
-				sp.mu.Lock()
-				sp.mtimeNs = mtNs
-				sp.mu.Unlock()
+				if n != nil {
+					sp.mu.Lock()
+					sp.mtimeNs = mtNs
+					sp.mu.Unlock()
+				}
 			}
 		} else {
 			err := f.r.Commit(ctx, func(t *replica.Tree) (*replica.Change, error) {
@@ -675,13 +694,6 @@ func (f *FS) SetAttr(cancel <-chan struct{}, in *fuse.SetAttrIn, out *fuse.AttrO
 			if err != nil {
 				return f.errno("setattr", err)
 			}
-		}
-	}
-	if size, ok := in.GetSize(); ok && !viaFile {
-		// truncate(2) by path: no close follows, commit now.
-		_ = size
-		if err := f.commitFile(ctx, ino); err != nil {
-			return f.errno("truncate", err)
 		}
 	}
 	f.r.RLock()

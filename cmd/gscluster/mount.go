@@ -185,7 +185,7 @@ func rescueSpools(tmp, recovery string, log *slog.Logger) {
 	}
 	for _, e := range ents {
 		p := filepath.Join(tmp, e.Name())
-		if !strings.HasPrefix(e.Name(), "spool-") {
+		if info, err := e.Info(); !strings.HasPrefix(e.Name(), "spool-") || err == nil && info.Size() == 0 {
 			os.Remove(p)
 			continue
 		}
