@@ -245,7 +245,7 @@ func (r *Replica) Run(ctx context.Context) {
 	}()
 	poll := time.NewTicker(r.opt.Poll)
 	defer poll.Stop()
-	save := time.NewTicker(2 * time.Second)
+	save := time.NewTicker(10 * time.Second)
 	defer save.Stop()
 	for {
 		select {
