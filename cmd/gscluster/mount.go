@@ -108,7 +108,11 @@ func runMount(ctx context.Context, g *globals, dir string, c mountConfig) error 
 		StateDir:   node,
 		Origin:     "mount@" + host + ":" + abs,
 		Logger:     log.With("component", "replica"),
-		Invalidate: func(inv []replica.Inval) { fsys.Invalidate(inv) },
+		Invalidate: func(inv []replica.Inval) {
+			if fsys != nil { // nothing is cached before the mount
+				fsys.Invalidate(inv)
+			}
+		},
 	})
 	if err != nil {
 		return err
