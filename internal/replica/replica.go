@@ -69,7 +69,8 @@ type Tree struct {
 	nodes   map[int64]*Node
 	gone    map[int64]*Node // unlinked, still referenced by the kernel
 	applied int64
-	changed bool // since the last snapshot
+	changed bool            // since the last snapshot
+	limbo   map[int64]*Node // while applying changes: nodes that lost their last name
 }
 
 // newTree returns a tree with only the root directory.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 
@@ -83,7 +84,7 @@ func (r *Replica) Save() error {
 			continue
 		}
 		c := &Node{Ino: n.Ino, Kind: n.Kind, Mode: n.Mode, UID: n.UID, GID: n.GID, Size: n.Size, MtimeNs: n.MtimeNs,
-			CtimeNs: n.CtimeNs, Hash: n.Hash, Target: n.Target, Rev: n.Rev, Subdirs: n.Subdirs, Xattrs: n.Xattrs}
+			CtimeNs: n.CtimeNs, Hash: n.Hash, Target: n.Target, Rev: n.Rev, Subdirs: n.Subdirs, Xattrs: maps.Clone(n.Xattrs)}
 		c.Names = append([]Name(nil), n.Names...)
 		if n.Children != nil {
 			c.Children = make(map[string]int64, len(n.Children))

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -314,23 +315,67 @@ func (r *Replica) catchUpLocked(ctx context.Context) error {
 	if s == nil {
 		return fmt.Errorf("catch up: %w", dbstore.ErrUnavailable)
 	}
-	changes, err := s.Changed(ctx, r.Applied())
+	inv, err := r.applyFrom(ctx, s, r.Applied(), nil)
 	if err != nil {
 		return err
 	}
-	if len(changes) == 0 {
-		return nil
+	if len(inv) > 0 {
+		r.opt.Invalidate(inv)
+	}
+	r.refreshIdentity(ctx, s)
+	return nil
+}
+
+// applyFrom reads the revisions after rev with the extended attributes of
+// the inodes they touch and applies them; if then is set, it runs under
+// the write lock after them. It returns the invalidations to send.
+func (r *Replica) applyFrom(ctx context.Context, s *dbstore.Store, rev int64, then func()) ([]Inval, error) {
+	changes, err := s.Changed(ctx, rev)
+	if err != nil {
+		return nil, err
+	}
+	var inos []int64
+	seen := map[int64]bool{}
+	for _, c := range changes {
+		if c.Op != dbstore.OpDelete && !seen[c.Entry.Ino] {
+			seen[c.Entry.Ino] = true
+			inos = append(inos, c.Entry.Ino)
+		}
+	}
+	xattrs := map[int64]map[string][]byte{}
+	if len(inos) > 0 {
+		xs, err := s.Xattrs(ctx, inos)
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range xs {
+			if xattrs[x.Ino] == nil {
+				xattrs[x.Ino] = map[string][]byte{}
+			}
+			xattrs[x.Ino][x.Name] = x.Value
+		}
 	}
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	var inv []Inval
-	for _, c := range changes {
-		inv = r.applyChange(c, inv)
+	if len(changes) > 0 {
+		r.limbo = map[int64]*Node{}
+		for _, c := range changes {
+			inv = r.applyChange(c, inv)
+		}
+		r.limbo = nil
+		for _, ino := range inos {
+			if n := r.Get(ino); n != nil {
+				n.Xattrs = xattrs[ino]
+			}
+		}
+		r.applied = changes[len(changes)-1].Rev
+		r.changed = true
 	}
-	r.applied = changes[len(changes)-1].Rev
-	r.changed = true
-	r.mu.Unlock()
-	r.opt.Invalidate(inv)
-	return nil
+	if then != nil {
+		then()
+	}
+	return inv, nil
 }
 
 // applyChange applies one change-log row made elsewhere, with the write
@@ -365,6 +410,9 @@ func (r *Replica) applyChange(c dbstore.ChangeEntry, inv []Inval) []Inval {
 		n = t.gone[c.Entry.Ino]
 	}
 	if n == nil {
+		n = r.limbo[c.Entry.Ino] // moved: removed from its old path earlier in the batch
+	}
+	if n == nil {
 		n = &Node{Ino: c.Entry.Ino}
 	}
 	contentChanged := n.Kind == dbstore.KindFile && string(n.Hash) != string(c.Entry.Hash) || n.Target != c.Entry.Target
@@ -396,6 +444,9 @@ func (r *Replica) removeName(parent int64, name string, inv []Inval) []Inval {
 	}
 	n := t.unlink(parent, name)
 	inv = append(inv, Inval{Kind: InvalEntry, Parent: parent, Name: name}, Inval{Kind: InvalContent, Ino: parent})
+	if n != nil && len(n.Names) == 0 && r.limbo != nil {
+		r.limbo[n.Ino] = n
+	}
 	if n != nil {
 		inv = append(inv, Inval{Kind: InvalAttr, Ino: n.Ino})
 	}
@@ -423,6 +474,7 @@ func (r *Replica) Commit(ctx context.Context, plan func(t *Tree) (*Change, error
 	if s == nil || r.down.Load() {
 		return ErrReadOnly
 	}
+	errPlan := errors.New("plan failed")
 	for attempt := 0; ; attempt++ {
 		r.mu.RLock()
 		ch, err := plan(r.Tree)
@@ -431,9 +483,27 @@ func (r *Replica) Commit(ctx context.Context, plan func(t *Tree) (*Change, error
 		if err != nil || ch == nil {
 			return err
 		}
+		var planErr error
+		var inv []Inval
 		rev, err := s.Write(ctx, r.opt.Origin, ch.Summary, func(ctx context.Context, tx *dbstore.Tx) error {
 			if tx.Rev()-1 != applied {
-				return errBehind
+				// This transaction holds the head row: nobody else commits
+				// until it ends, so what is read now is everything before
+				// it, and the plan made after it is current.
+				var err error
+				inv, err = r.applyFrom(ctx, s, applied, func() {
+					applied = r.applied
+					ch, planErr = plan(r.Tree)
+				})
+				if err != nil {
+					return err
+				}
+				if planErr != nil || ch == nil {
+					return errPlan
+				}
+				if tx.Rev()-1 != applied {
+					return errBehind
+				}
 			}
 			if ch.Upload != nil {
 				if err := ch.Upload(ctx, tx); err != nil {
@@ -442,6 +512,12 @@ func (r *Replica) Commit(ctx context.Context, plan func(t *Tree) (*Change, error
 			}
 			return tx.Apply(ctx, &ch.Mutation)
 		})
+		if len(inv) > 0 {
+			r.opt.Invalidate(inv)
+		}
+		if errors.Is(err, errPlan) {
+			return planErr
+		}
 		if errors.Is(err, errBehind) && attempt < 10 {
 			if err := r.catchUpLocked(ctx); err != nil {
 				r.noteErr(err)
@@ -458,7 +534,25 @@ func (r *Replica) Commit(ctx context.Context, plan func(t *Tree) (*Change, error
 		r.applied = rev
 		r.changed = true
 		r.mu.Unlock()
+		r.refreshIdentity(ctx, s)
 		return nil
+	}
+}
+
+// refreshIdentity renames the database once it has its first revision:
+// an identity taken while it had none would not match it any more, and
+// the saved replica would be thrown away on the next start.
+func (r *Replica) refreshIdentity(ctx context.Context, s *dbstore.Store) {
+	r.mu.RLock()
+	stale := strings.HasSuffix(r.identity, "/-") && r.applied > 0
+	r.mu.RUnlock()
+	if !stale {
+		return
+	}
+	if id, err := s.Identity(ctx); err == nil {
+		r.mu.Lock()
+		r.identity = id
+		r.mu.Unlock()
 	}
 }
 
