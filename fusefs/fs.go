@@ -151,10 +151,8 @@ func (f *FS) fillAttr(n *replica.Node, a *fuse.Attr) {
 	a.Size = uint64(n.Size)
 	mt := n.MtimeNs
 	if sp := f.spoolOf(n.Ino); sp != nil {
-		sp.mu.Lock()
-		a.Size = uint64(sp.size)
-		mt = sp.mtimeNs
-		sp.mu.Unlock()
+		a.Size = uint64(sp.size.Load())
+		mt = sp.mtimeNs.Load()
 	}
 	a.Blocks = (a.Size + 511) / 512
 	a.Blksize = 4096

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -22,9 +23,11 @@ import (
 // flush of every close and on fsync, then moved into the content cache.
 type spool struct {
 	mu      chanMutex
-	f       *os.File
-	size    int64
-	mtimeNs int64
+	f *os.File
+	// size and mtimeNs are changed under mu and read without it (getattr
+	// holds the tree's lock, which a commit holding mu waits for).
+	size    atomic.Int64
+	mtimeNs atomic.Int64
 	done    bool // committed or abandoned: a new write makes a new spool
 	// failed is set when a write was refused (EFBIG): the file is never
 	// committed half-written; its content goes to the recovery folder.
@@ -91,7 +94,9 @@ func (f *FS) openSpool(ctx context.Context, ino int64, keep int64) (*spool, erro
 		if keep >= 0 && keep < size {
 			size = keep
 		}
-		sp = &spool{mu: make(chanMutex, 1), f: tmp, size: size, mtimeNs: mt}
+		sp = &spool{mu: make(chanMutex, 1), f: tmp}
+		sp.size.Store(size)
+		sp.mtimeNs.Store(mt)
 		sp.mu.Lock()
 		f.mu.Lock()
 		if f.dirty[ino] != nil {
@@ -157,7 +162,7 @@ func (f *FS) Create(cancel <-chan struct{}, in *fuse.CreateIn, name string, out 
 			if err != nil {
 				return f.errno("create", err)
 			}
-			sp.mtimeNs = now()
+			sp.mtimeNs.Store(now())
 			sp.mu.Unlock()
 		}
 		f.r.RLock()
@@ -181,7 +186,7 @@ func (f *FS) Create(cancel <-chan struct{}, in *fuse.CreateIn, name string, out 
 		f.r.DropPending(int64(in.NodeId), name)
 		return f.errno("create", err)
 	}
-	sp.mtimeNs = t
+	sp.mtimeNs.Store(t)
 	sp.mu.Unlock()
 	f.r.Update(int64(in.NodeId), func(d *replica.Node) { d.MtimeNs, d.CtimeNs = t, t })
 	f.r.RLock()
@@ -274,10 +279,10 @@ func (f *FS) Write(cancel <-chan struct{}, in *fuse.WriteIn, data []byte) (uint3
 		return 0, fuse.Status(syscall.EFBIG)
 	}
 	k, err := sp.f.WriteAt(data, int64(in.Offset))
-	if end := int64(in.Offset) + int64(k); end > sp.size {
-		sp.size = end
+	if end := int64(in.Offset) + int64(k); end > sp.size.Load() {
+		sp.size.Store(end)
 	}
-	sp.mtimeNs = now()
+	sp.mtimeNs.Store(now())
 	f.scheduleCommit(int64(in.NodeId), sp, quietDelay)
 	if err != nil {
 		return uint32(k), f.errno("write", err)
@@ -399,7 +404,7 @@ func (f *FS) commitWith(ctx context.Context, ino int64, more func(t *replica.Tre
 		}
 		f.mu.Unlock()
 	}
-	if err := sp.f.Truncate(sp.size); err != nil {
+	if err := sp.f.Truncate(sp.size.Load()); err != nil {
 		return err
 	}
 	if sp.failed != nil {
@@ -437,7 +442,7 @@ func (f *FS) commitWith(ctx context.Context, ino int64, more func(t *replica.Tre
 				planErr, mc = err, nil // the content alone, and the error after
 			}
 		}
-		ch := f.contentChange(t, ino, hash, size, sp.mtimeNs, mc == nil)
+		ch := f.contentChange(t, ino, hash, size, sp.mtimeNs.Load(), mc == nil)
 		if ch != nil && small != nil {
 			path = strings.TrimPrefix(ch.Summary, "write ")
 			ch.Mutation.Blobs = []dbstore.Blob{{Hash: hash, Size: size, Data: small}}
@@ -621,8 +626,8 @@ func (f *FS) SetAttr(cancel <-chan struct{}, in *fuse.SetAttrIn, out *fuse.AttrO
 			return f.errno("truncate", err)
 		}
 		err = sp.f.Truncate(int64(size))
-		sp.size = int64(size)
-		sp.mtimeNs = now()
+		sp.size.Store(int64(size))
+		sp.mtimeNs.Store(now())
 		f.scheduleCommit(ino, sp, quietDelay)
 		sp.mu.Unlock()
 		if err != nil {
@@ -671,7 +676,7 @@ func (f *FS) SetAttr(cancel <-chan struct{}, in *fuse.SetAttrIn, out *fuse.AttrO
 				f.r.RUnlock()
 				if n != nil {
 					sp.mu.Lock()
-					sp.mtimeNs = mtNs
+					sp.mtimeNs.Store(mtNs)
 					sp.mu.Unlock()
 				}
 			}
