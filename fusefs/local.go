@@ -480,3 +480,16 @@ func (l *localFS) removexattr(id uint64, attr string) fuse.Status {
 	}
 	return errnoOf(unix.Lremovexattr(l.abs(p), attr))
 }
+
+func (l *localFS) fallocate(in *fuse.FallocateIn) fuse.Status {
+	p, ok := l.path(in.NodeId)
+	if !ok {
+		return fuse.ENOENT
+	}
+	f, err := os.OpenFile(l.abs(p), os.O_WRONLY, 0)
+	if err != nil {
+		return errnoOf(err)
+	}
+	defer f.Close()
+	return errnoOf(unix.Fallocate(int(f.Fd()), in.Mode, int64(in.Offset), int64(in.Length)))
+}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
 
 	"github.com/gscluster/gscluster/dbstore"
 	"github.com/gscluster/gscluster/internal/replica"
@@ -22,8 +23,8 @@ import (
 // spool is the local copy of a file being written. It is committed on the
 // flush of every close and on fsync, then moved into the content cache.
 type spool struct {
-	mu      chanMutex
-	f *os.File
+	mu chanMutex
+	f  *os.File
 	// size and mtimeNs are changed under mu and read without it (getattr
 	// holds the tree's lock, which a commit holding mu waits for).
 	size    atomic.Int64
@@ -709,5 +710,40 @@ func (f *FS) SetAttr(cancel <-chan struct{}, in *fuse.SetAttrIn, out *fuse.AttrO
 	}
 	f.fillAttr(n, &out.Attr)
 	out.SetTimeout(cacheTimeout)
+	return fuse.OK
+}
+
+// Fallocate reserves space in a file's spool (mode 0 and KEEP_SIZE); the
+// file is committed as any write is.
+func (f *FS) Fallocate(cancel <-chan struct{}, in *fuse.FallocateIn) fuse.Status {
+	if isLocalIno(in.NodeId) {
+		return f.local.fallocate(in)
+	}
+	if in.Mode&^unix.FALLOC_FL_KEEP_SIZE != 0 {
+		return fuse.ENOTSUP
+	}
+	if f.opt.ReadOnly {
+		return fuse.Status(syscall.EROFS)
+	}
+	end := int64(in.Offset + in.Length)
+	if f.opt.MaxFileSize > 0 && end > f.opt.MaxFileSize && in.Mode == 0 {
+		return fuse.Status(syscall.EFBIG)
+	}
+	ctx, stop := ctxOf(cancel)
+	defer stop()
+	ino := int64(in.NodeId)
+	sp, err := f.openSpool(ctx, ino, -1)
+	if err != nil {
+		return f.errno("fallocate", err)
+	}
+	defer sp.mu.Unlock()
+	if err := unix.Fallocate(int(sp.f.Fd()), in.Mode, int64(in.Offset), int64(in.Length)); err != nil {
+		return f.errno("fallocate", err)
+	}
+	if in.Mode == 0 && end > sp.size.Load() {
+		sp.size.Store(end)
+		sp.mtimeNs.Store(now())
+	}
+	f.scheduleCommit(ino, sp, quietDelay)
 	return fuse.OK
 }
