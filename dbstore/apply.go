@@ -98,8 +98,12 @@ func (t *Tx) Apply(ctx context.Context, m *Mutation) error {
 				hash = excluded.hash, target = excluded.target, rev = excluded.rev`,
 			e.Ino, string(rune(e.Kind)), int32(e.Mode), int32(e.UID), int32(e.GID), e.Size, e.MtimeNs, e.CtimeNs, e.Nlink, e.Hash, target, t.rev)
 	}
+	firstLink := b.Len()
 	for _, d := range m.Link {
-		b.Queue(`INSERT INTO dentries (parent, name, ino) VALUES ($1, $2, $3)
+		// Only into a directory that exists: a node that missed a change
+		// must not write names nobody can reach.
+		b.Queue(`INSERT INTO dentries (parent, name, ino)
+			SELECT $1::bigint, $2::text, $3::bigint WHERE EXISTS (SELECT 1 FROM inodes WHERE ino = $1 AND kind = 'd')
 			ON CONFLICT (parent, name) DO UPDATE SET ino = excluded.ino`, d.Parent, d.Name, d.Ino)
 	}
 	if len(m.DropInodes) > 0 {
@@ -114,11 +118,24 @@ func (t *Tx) Apply(ctx context.Context, m *Mutation) error {
 		b.Queue(`DELETE FROM xattrs WHERE ino = $1 AND name = $2`, x.Ino, x.Name)
 	}
 	if b.Len() > 0 {
-		if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
-			var pe *pgconn.PgError
-			if errors.As(err, &pe) && pe.Code == "23503" {
-				return fmt.Errorf("apply revision %d: %w: %s", t.rev, ErrConflict, pe.Message)
+		br := t.tx.SendBatch(ctx, b)
+		for i := 0; i < b.Len(); i++ {
+			tag, err := br.Exec()
+			if err != nil {
+				br.Close()
+				var pe *pgconn.PgError
+				if errors.As(err, &pe) && pe.Code == "23503" {
+					return fmt.Errorf("apply revision %d: %w: %s", t.rev, ErrConflict, pe.Message)
+				}
+				return t.s.wrap(err, fmt.Sprintf("write revision %d", t.rev))
 			}
+			if i >= firstLink && i < firstLink+len(m.Link) && tag.RowsAffected() != 1 {
+				br.Close()
+				d := m.Link[i-firstLink]
+				return fmt.Errorf("apply revision %d: %w: directory inode %d of %q is gone", t.rev, ErrConflict, d.Parent, d.Name)
+			}
+		}
+		if err := br.Close(); err != nil {
 			return t.s.wrap(err, fmt.Sprintf("write revision %d", t.rev))
 		}
 	}

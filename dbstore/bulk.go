@@ -148,6 +148,7 @@ func (t *Tx) ReplaceTree(ctx context.Context, entries []Entry) error {
 
 	byPath := make(map[string]int, len(entries)) // path -> index in entries
 	nlink := map[int64]int32{}
+	reused := map[int64]bool{}
 	var inodeRows, dentryRows [][]any
 	next := 0
 	for i := range entries {
@@ -178,8 +179,16 @@ func (t *Tx) ReplaceTree(ctx context.Context, entries []Entry) error {
 			}
 			e.Ino = entries[li].Ino
 		} else {
-			e.Ino = ids[next]
-			next++
+			// A name that stays the same kind keeps its inode number: the
+			// mounted nodes know it, and the change log only tells them what
+			// changed.
+			if o, ok := oldBy[e.Path]; ok && o.Kind == e.Kind && o.Ino != RootIno && !reused[o.Ino] {
+				e.Ino = o.Ino
+				reused[o.Ino] = true
+			} else {
+				e.Ino = ids[next]
+				next++
+			}
 			var target any
 			if e.Kind == KindSymlink {
 				target = e.Target

@@ -105,9 +105,9 @@ func runMount(ctx context.Context, g *globals, dir string, c mountConfig) error 
 	var fsys *fusefs.FS
 	host, _ := os.Hostname()
 	r, err := replica.Open(ctx, url, replica.Options{
-		StateDir:   node,
-		Origin:     "mount@" + host + ":" + abs,
-		Logger:     log.With("component", "replica"),
+		StateDir: node,
+		Origin:   "mount@" + host + ":" + abs,
+		Logger:   log.With("component", "replica"),
 		Invalidate: func(inv []replica.Inval) {
 			if fsys != nil { // nothing is cached before the mount
 				fsys.Invalidate(inv)
