@@ -238,7 +238,11 @@ func (r *Replica) Run(ctx context.Context) {
 				continue
 			}
 			r.Kick() // catch up on what came before LISTEN
-			if err := s.Listen(ctx, func(int64) { r.Kick() }); err != nil {
+			if err := s.Listen(ctx, func(rev int64) {
+				if rev > r.Applied() { // not one of this node's own commits
+					r.Kick()
+				}
+			}); err != nil {
 				r.noteErr(err)
 				sleep(ctx, time.Second)
 			}
