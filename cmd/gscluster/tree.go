@@ -43,9 +43,9 @@ database as it was.`,
 			if err != nil {
 				return err
 			}
-			fmt.Printf("imported %s as revision %d: %d files, %d directories, %d symlinks, %s in %.2fs (%.0f files/s, %s/s)\n",
+			fmt.Printf("imported %s as revision %d: %d files, %d directories, %d symlinks, %s in %.2fs (%s files/s, %s/s)\n",
 				args[0], res.Rev, res.Files+res.Links, res.Dirs, res.Symlinks, human(res.Bytes), res.Duration.Seconds(),
-				rate(float64(res.Files), res.Duration), human(int64(rate(float64(res.Bytes), res.Duration))))
+				perSecond(rate(float64(res.Files), res.Duration)), human(int64(rate(float64(res.Bytes), res.Duration))))
 			if len(res.Excluded) > 0 {
 				fmt.Printf("left out (node-local or excluded): %s\n", strings.Join(res.Excluded, ", "))
 			}
