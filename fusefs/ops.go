@@ -13,26 +13,6 @@ import (
 	"github.com/gscluster/gscluster/internal/replica"
 )
 
-// touchDir adds to m the directory's new mtime and ctime, as a local disk
-// sets them when a name in it changes, with its change row.
-func touchDir(t *replica.Tree, m *dbstore.Mutation, dir int64, ts int64) {
-	d := t.Get(dir)
-	if d == nil {
-		return
-	}
-	for _, e := range m.Inodes {
-		if e.Ino == dir {
-			return
-		}
-	}
-	e := d.Entry()
-	e.MtimeNs, e.CtimeNs = ts, ts
-	m.Inodes = append(m.Inodes, e)
-	if p, ok := t.Path(dir); ok {
-		m.Changes = append(m.Changes, dbstore.ChangeEntry{Path: p, Op: dbstore.OpMeta, Entry: e})
-	}
-}
-
 // addNode commits a new directory, symlink or empty file named name in
 // directory dir and answers the kernel's lookup of it.
 func (f *FS) addNode(cancel <-chan struct{}, h *fuse.InHeader, name string, proto dbstore.Entry, out *fuse.EntryOut) fuse.Status {
@@ -72,7 +52,7 @@ func (f *FS) addNode(cancel <-chan struct{}, h *fuse.InHeader, name string, prot
 		m.Inodes = []dbstore.Entry{e}
 		m.Link = []dbstore.Dentry{{Parent: dir, Name: name, Ino: ino}}
 		m.Changes = []dbstore.ChangeEntry{{Path: p, Op: dbstore.OpCreate, Entry: e}}
-		touchDir(t, m, dir, ts)
+		t.TouchDir(m, dir, ts)
 		if e.Kind == dbstore.KindFile {
 			ch.Upload = func(ctx context.Context, tx *dbstore.Tx) error {
 				return tx.PutBlob(ctx, dbstore.Blob{Hash: e.Hash, Data: []byte{}})
@@ -195,7 +175,7 @@ func (f *FS) remove(cancel <-chan struct{}, dir int64, name string, isDir bool) 
 		err := f.r.Commit(ctx, func(t *replica.Tree) (*replica.Change, error) {
 			p, _ := t.Path(dir)
 			ch := &replica.Change{Summary: "touch " + p}
-			touchDir(t, &ch.Mutation, dir, ts)
+			t.TouchDir(&ch.Mutation, dir, ts)
 			return ch, nil
 		})
 		return f.errno("remove", err)
@@ -228,7 +208,7 @@ func (f *FS) remove(cancel <-chan struct{}, dir int64, name string, isDir bool) 
 			m.Inodes = append(m.Inodes, e)
 		}
 		m.Changes = []dbstore.ChangeEntry{{Path: p, Op: dbstore.OpDelete, OldHash: n.Hash}}
-		touchDir(t, m, dir, ts)
+		t.TouchDir(m, dir, ts)
 		return ch, nil
 	})
 	return f.errno("remove", err)
@@ -278,7 +258,7 @@ func (f *FS) Link(cancel <-chan struct{}, in *fuse.LinkIn, name string, out *fus
 		m.Inodes = []dbstore.Entry{e}
 		m.Link = []dbstore.Dentry{{Parent: dir, Name: name, Ino: src}}
 		m.Changes = []dbstore.ChangeEntry{{Path: p, Op: dbstore.OpCreate, Entry: e}}
-		touchDir(t, m, dir, ts)
+		t.TouchDir(m, dir, ts)
 		return ch, nil
 	})
 	if err != nil {
@@ -378,78 +358,7 @@ func planRename(t *replica.Tree, od int64, on string, nd int64, nn string, flags
 			d = n.Names[0].Parent
 		}
 	}
-	oldP, _ := t.ChildPath(od, on)
-	newP, _ := t.ChildPath(nd, nn)
-	ch := &replica.Change{Summary: "rename " + oldP + " to " + newP}
-	m := &ch.Mutation
-	m.Unlink = []dbstore.Dentry{{Parent: od, Name: on}}
-	if dst != nil {
-		m.Unlink = append(m.Unlink, dbstore.Dentry{Parent: nd, Name: nn})
-		if dst.Kind == dbstore.KindDir || len(dst.Names) <= 1 {
-			m.DropInodes = []int64{dst.Ino}
-		} else {
-			e := dst.Entry()
-			e.Nlink--
-			e.CtimeNs = ts
-			m.Inodes = append(m.Inodes, e)
-		}
-	}
-	m.Link = []dbstore.Dentry{{Parent: nd, Name: nn, Ino: src.Ino}}
-	se := src.Entry()
-	se.CtimeNs = ts
-	m.Inodes = append(m.Inodes, se)
-	// The change log names paths: everything below a moved directory
-	// leaves its old paths (deepest first) and takes new ones (parents
-	// first).
-	var sub []subEntry
-	if src.Kind == dbstore.KindDir {
-		sub = subtree(t, src, "")
-	}
-	for i := len(sub) - 1; i >= 0; i-- {
-		m.Changes = append(m.Changes, dbstore.ChangeEntry{Path: oldP + "/" + sub[i].rel, Op: dbstore.OpDelete, OldHash: sub[i].e.Hash})
-	}
-	m.Changes = append(m.Changes, dbstore.ChangeEntry{Path: oldP, Op: dbstore.OpDelete, OldHash: src.Hash})
-	op, oldHash := dbstore.OpCreate, []byte(nil)
-	if dst != nil {
-		op, oldHash = dbstore.OpModify, dst.Hash
-	}
-	m.Changes = append(m.Changes, dbstore.ChangeEntry{Path: newP, Op: op, Entry: se, OldHash: oldHash})
-	for _, s := range sub {
-		m.Changes = append(m.Changes, dbstore.ChangeEntry{Path: newP + "/" + s.rel, Op: dbstore.OpCreate, Entry: s.e})
-	}
-	touchDir(t, m, od, ts)
-	touchDir(t, m, nd, ts)
-	return ch, nil
-}
-
-type subEntry struct {
-	rel string
-	e   dbstore.Entry
-}
-
-// subtree lists what is below directory d, parents first.
-func subtree(t *replica.Tree, d *replica.Node, prefix string) []subEntry {
-	names := make([]string, 0, len(d.Children))
-	for name := range d.Children {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	var out []subEntry
-	for _, name := range names {
-		c := t.Get(d.Children[name])
-		if c == nil {
-			continue
-		}
-		rel := name
-		if prefix != "" {
-			rel = prefix + "/" + name
-		}
-		out = append(out, subEntry{rel, c.Entry()})
-		if c.Kind == dbstore.KindDir {
-			out = append(out, subtree(t, c, rel)...)
-		}
-	}
-	return out
+	return t.Move(od, on, nd, nn, ts), nil
 }
 
 // Extended attributes, kept in the database with their inode.

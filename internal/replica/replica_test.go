@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -231,25 +233,6 @@ func hashOf(content string) []byte {
 	return sum[:]
 }
 
-// touchDir is fusefs's: the directory's new times, with its change row.
-func touchDir(t *Tree, m *dbstore.Mutation, dir int64, ts int64) {
-	d := t.Get(dir)
-	if d == nil {
-		return
-	}
-	for _, e := range m.Inodes {
-		if e.Ino == dir {
-			return
-		}
-	}
-	e := d.Entry()
-	e.MtimeNs, e.CtimeNs = ts, ts
-	m.Inodes = append(m.Inodes, e)
-	if p, ok := t.Path(dir); ok {
-		m.Changes = append(m.Changes, dbstore.ChangeEntry{Path: p, Op: dbstore.OpMeta, Entry: e})
-	}
-}
-
 // create commits a new directory, file (with content, in Blobs) or
 // symlink at p, as addNode and the first flush of a new file do.
 func create(ctx context.Context, r *Replica, p string, kind dbstore.Kind, mode uint32, content string) (int64, error) {
@@ -282,7 +265,7 @@ func create(ctx context.Context, r *Replica, p string, kind dbstore.Kind, mode u
 		m.Inodes = []dbstore.Entry{e}
 		m.Link = []dbstore.Dentry{{Parent: parent.Ino, Name: name, Ino: ino}}
 		m.Changes = []dbstore.ChangeEntry{{Path: p, Op: dbstore.OpCreate, Entry: e}}
-		touchDir(t, m, parent.Ino, ts)
+		t.TouchDir(m, parent.Ino, ts)
 		return ch, nil
 	})
 	return ino, err
@@ -340,7 +323,7 @@ func remove(ctx context.Context, r *Replica, p string) error {
 			m.Inodes = append(m.Inodes, e)
 		}
 		m.Changes = []dbstore.ChangeEntry{{Path: p, Op: dbstore.OpDelete, OldHash: n.Hash}}
-		touchDir(t, m, d.Ino, ts)
+		t.TouchDir(m, d.Ino, ts)
 		return ch, nil
 	})
 }
@@ -368,12 +351,13 @@ func link(ctx context.Context, r *Replica, oldP, newP string) error {
 		m.Inodes = []dbstore.Entry{e}
 		m.Link = []dbstore.Dentry{{Parent: d.Ino, Name: name, Ino: n.Ino}}
 		m.Changes = []dbstore.ChangeEntry{{Path: newP, Op: dbstore.OpCreate, Entry: e}}
-		touchDir(t, m, d.Ino, ts)
+		t.TouchDir(m, d.Ino, ts)
 		return ch, nil
 	})
 }
 
-// rename commits a rename, replacing what newP named, as planRename.
+// rename commits a rename, replacing what newP named, with the checks
+// fusefs makes (as errors of dbstore) and the change it builds.
 func rename(ctx context.Context, r *Replica, oldP, newP string) error {
 	ts := time.Now().UnixNano()
 	return r.Commit(ctx, func(t *Tree) (*Change, error) {
@@ -395,70 +379,8 @@ func rename(ctx context.Context, r *Replica, oldP, newP string) error {
 		case dst != nil && dst.Kind == dbstore.KindDir && len(dst.Children) > 0:
 			return nil, fmt.Errorf("rename %s to %s: %w", oldP, newP, dbstore.ErrNotEmpty)
 		}
-		ch := &Change{Summary: "rename " + oldP + " to " + newP}
-		m := &ch.Mutation
-		m.Unlink = []dbstore.Dentry{{Parent: od, Name: on}}
-		if dst != nil {
-			m.Unlink = append(m.Unlink, dbstore.Dentry{Parent: nd, Name: nn})
-			if dst.Kind == dbstore.KindDir || len(dst.Names) <= 1 {
-				m.DropInodes = []int64{dst.Ino}
-			} else {
-				e := dst.Entry()
-				e.Nlink--
-				e.CtimeNs = ts
-				m.Inodes = append(m.Inodes, e)
-			}
-		}
-		m.Link = []dbstore.Dentry{{Parent: nd, Name: nn, Ino: src.Ino}}
-		se := src.Entry()
-		se.CtimeNs = ts
-		m.Inodes = append(m.Inodes, se)
-		var sub []subEntry
-		if src.Kind == dbstore.KindDir {
-			sub = subtree(t, src, "")
-		}
-		for i := len(sub) - 1; i >= 0; i-- {
-			m.Changes = append(m.Changes, dbstore.ChangeEntry{Path: oldP + "/" + sub[i].rel, Op: dbstore.OpDelete, OldHash: sub[i].e.Hash})
-		}
-		m.Changes = append(m.Changes, dbstore.ChangeEntry{Path: oldP, Op: dbstore.OpDelete, OldHash: src.Hash})
-		op, oldHash := dbstore.OpCreate, []byte(nil)
-		if dst != nil {
-			op, oldHash = dbstore.OpModify, dst.Hash
-		}
-		m.Changes = append(m.Changes, dbstore.ChangeEntry{Path: newP, Op: op, Entry: se, OldHash: oldHash})
-		for _, s := range sub {
-			m.Changes = append(m.Changes, dbstore.ChangeEntry{Path: newP + "/" + s.rel, Op: dbstore.OpCreate, Entry: s.e})
-		}
-		touchDir(t, m, od, ts)
-		touchDir(t, m, nd, ts)
-		return ch, nil
+		return t.Move(od, on, nd, nn, ts), nil
 	})
-}
-
-type subEntry struct {
-	rel string
-	e   dbstore.Entry
-}
-
-func subtree(t *Tree, d *Node, prefix string) []subEntry {
-	names := make([]string, 0, len(d.Children))
-	for name := range d.Children {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	var out []subEntry
-	for _, name := range names {
-		c := t.Get(d.Children[name])
-		if c == nil {
-			continue
-		}
-		rel := joinPath(prefix, name)
-		out = append(out, subEntry{rel, c.Entry()})
-		if c.Kind == dbstore.KindDir {
-			out = append(out, subtree(t, c, rel)...)
-		}
-	}
-	return out
 }
 
 // setXattr sets (or with value nil removes) an extended attribute, as
@@ -682,19 +604,7 @@ func diffEntries(aName string, a treeState, bName string, b treeState) []string 
 	if a.Rev != b.Rev {
 		out = append(out, fmt.Sprintf("revision: %s %d, %s %d", aName, a.Rev, bName, b.Rev))
 	}
-	paths := map[string]bool{}
-	for p := range a.Entries {
-		paths[p] = true
-	}
-	for p := range b.Entries {
-		paths[p] = true
-	}
-	sorted := make([]string, 0, len(paths))
-	for p := range paths {
-		sorted = append(sorted, p)
-	}
-	sort.Strings(sorted)
-	for _, p := range sorted {
+	for _, p := range unionKeys(a.Entries, b.Entries) {
 		ea, oka := a.Entries[p]
 		eb, okb := b.Entries[p]
 		switch {
@@ -715,21 +625,21 @@ func diffEntries(aName string, a treeState, bName string, b treeState) []string 
 	return out
 }
 
+// unionKeys lists the keys of a and b, sorted.
+func unionKeys[V any](a, b map[string]V) []string {
+	keys := slices.Collect(maps.Keys(a))
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
 func diffXattrs(aName string, a treeState, bName string, b treeState) []string {
 	var out []string
-	paths := map[string]bool{}
-	for p := range a.Xattrs {
-		paths[p] = true
-	}
-	for p := range b.Xattrs {
-		paths[p] = true
-	}
-	sorted := make([]string, 0, len(paths))
-	for p := range paths {
-		sorted = append(sorted, p)
-	}
-	sort.Strings(sorted)
-	for _, p := range sorted {
+	for _, p := range unionKeys(a.Xattrs, b.Xattrs) {
 		if a.Xattrs[p] != b.Xattrs[p] {
 			out = append(out, fmt.Sprintf("%q extended attributes: %s {%s}, %s {%s}", p, aName, a.Xattrs[p], bName, b.Xattrs[p]))
 		}
