@@ -48,6 +48,7 @@ type FS struct {
 
 	srv   *fuse.Server
 	inval invalQueue
+	push  pusher
 
 	mu    sync.Mutex
 	dirty map[int64]*spool
@@ -68,6 +69,7 @@ func New(opt Options) (*FS, error) {
 	f := &FS{RawFileSystem: fuse.NewDefaultRawFileSystem(), r: opt.Replica, opt: opt, log: opt.Logger,
 		local: lfs, dirty: map[int64]*spool{}}
 	f.inval.init()
+	f.push.init()
 	return f, nil
 }
 
@@ -78,10 +80,14 @@ func (f *FS) String() string { return "gscluster" }
 func (f *FS) Init(s *fuse.Server) {
 	f.srv = s
 	go f.inval.run(s, f.log)
+	go f.push.run(f, s, f.log)
 }
 
-// OnUnmount stops the invalidation worker.
-func (f *FS) OnUnmount() { f.inval.stop() }
+// OnUnmount stops the invalidation and push workers.
+func (f *FS) OnUnmount() {
+	f.inval.stop()
+	f.push.stop()
+}
 
 // Invalidate queues kernel cache invalidations; the replica calls it for
 // changes made elsewhere. It never blocks.
@@ -220,7 +226,16 @@ func (f *FS) Lookup(cancel <-chan struct{}, h *fuse.InHeader, name string, out *
 		return fuse.ENOENT
 	}
 	f.entry(n, out)
+	f.offer(n)
 	return fuse.OK
+}
+
+// offer queues a push of a small file's content into the kernel's page
+// cache (see pusher).
+func (f *FS) offer(n *replica.Node) {
+	if n.Kind == dbstore.KindFile && n.Size > 0 && n.Size <= pushMax {
+		f.push.offer(n.Ino)
+	}
 }
 
 // Forget drops the kernel's references.
@@ -228,7 +243,9 @@ func (f *FS) Forget(nodeid, nlookup uint64) {
 	if isLocalIno(nodeid) {
 		return
 	}
-	f.r.Forget(int64(nodeid), nlookup)
+	if f.r.Forget(int64(nodeid), nlookup) {
+		f.push.forget(int64(nodeid))
+	}
 }
 
 // GetAttr returns the attributes of a node.
@@ -377,6 +394,7 @@ func (f *FS) readDir(in *fuse.ReadIn, out *fuse.DirEntryList, plus bool) fuse.St
 		n := f.r.Get(e.ino)
 		if n != nil {
 			f.entry(n, o)
+			f.offer(n)
 		}
 		f.r.RUnlock()
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -329,6 +330,9 @@ type testMount struct {
 }
 
 // replicaView describes rel as m's replica holds it.
+// Path is rel (slash-separated) below the mountpoint.
+func (m *testMount) Path(rel string) string { return filepath.Join(m.Dir, filepath.FromSlash(rel)) }
+
 func (m *testMount) replicaView(rel string) string {
 	m.R.RLock()
 	defer m.R.RUnlock()
@@ -649,5 +653,115 @@ func TestReadahead(t *testing.T) {
 	}
 	if got, want := strings.TrimSpace(string(b)), strconv.Itoa(readAhead>>10); got != want {
 		t.Errorf("%s = %s, want %s", p, got, want)
+	}
+}
+
+// TestPushedPages checks the pages pushed into the kernel when a
+// directory is listed: a pushed file is read without a READ reaching the
+// daemon, and a push that meets a change never leaves stale bytes in the
+// kernel: a write through the same mount while the push is prepared, and
+// a change committed elsewhere (through a second mount) meanwhile.
+func TestPushedPages(t *testing.T) {
+	url := pgtest.NewDB(t)
+	a := mountDB(t, url)
+	b := mountDB(t, url)
+	ctx := context.Background()
+	old := map[string][]byte{
+		"quiet.xml":   []byte("<layer>read from the pushed pages</layer>\n"),
+		"local.xml":   []byte("<layer>rewritten through this mount during its push</layer>\n"),
+		"foreign.xml": []byte("<layer>rewritten through another mount during its push</layer>\n"),
+	}
+	if err := os.Mkdir(b.Path("ws"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range old {
+		if err := os.WriteFile(b.Path("ws/"+name), data, 0o644); err != nil {
+			t.Fatalf("B: %v", err)
+		}
+	}
+	// A learns of the files from the database and caches their content,
+	// as `gscluster mount` prefetches it; its kernel knows nothing yet.
+	inos := map[string]int64{}
+	eventually(t, 5*time.Second, "A's replica holds the files written through B", func() error {
+		a.R.RLock()
+		defer a.R.RUnlock()
+		for name := range old {
+			n := a.R.Resolve("ws/" + name)
+			if n == nil || n.Size != int64(len(old[name])) {
+				return fmt.Errorf("ws/%s: %s", name, a.replicaView("ws/"+name))
+			}
+			inos[name] = n.Ino
+		}
+		return nil
+	})
+	a.R.RLock()
+	hashes := a.R.AllFiles()
+	a.R.RUnlock()
+	if err := a.R.Cache.Prefetch(ctx, a.R.Store(), hashes); err != nil {
+		t.Fatal(err)
+	}
+
+	newLocal := bytes.ToUpper(old["local.xml"]) // same size: only the pages tell
+	newForeign := bytes.ToUpper(old["foreign.xml"])
+	hook := func(ino int64) {
+		switch ino {
+		case inos["local.xml"]:
+			f, err := os.OpenFile(a.Path("ws/local.xml"), os.O_WRONLY, 0)
+			if err == nil {
+				_, err = f.WriteAt(newLocal, 0)
+				f.Close()
+			}
+			if err != nil {
+				t.Errorf("A: write ws/local.xml during its push: %v", err)
+			}
+		case inos["foreign.xml"]:
+			f, err := os.OpenFile(b.Path("ws/foreign.xml"), os.O_WRONLY, 0)
+			if err == nil {
+				_, err = f.WriteAt(newForeign, 0)
+				if err == nil {
+					err = f.Sync()
+				}
+				f.Close()
+			}
+			if err != nil {
+				t.Errorf("B: write ws/foreign.xml during A's push: %v", err)
+				return
+			}
+			// A applies the change (and may invalidate) before the push.
+			want := sha256.Sum256(newForeign)
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+				if h, _ := a.FS.fileContent(ino); bytes.Equal(h, want[:]) {
+					return
+				}
+			}
+			t.Errorf("A did not apply B's write of ws/foreign.xml within 5s")
+		}
+	}
+	a.FS.push.hook.Store(&hook)
+	listDir(t, a.Path("ws")) // READDIRPLUS: the kernel learns the inodes, the pushes start
+	eventually(t, 5*time.Second, "every push has run", func() error {
+		for name, ino := range inos {
+			if done, _ := a.FS.push.result(ino); !done {
+				return fmt.Errorf("ws/%s: not pushed yet", name)
+			}
+		}
+		return nil
+	})
+	if _, kept := a.FS.push.result(inos["quiet.xml"]); !kept {
+		t.Fatalf("ws/quiet.xml, unchanged, was not pushed")
+	}
+	if err := wantContent(a, "ws/quiet.xml", old["quiet.xml"]); err != nil {
+		t.Fatalf("A: %v", err)
+	}
+	if n := a.FS.push.touches(inos["quiet.xml"]); n != 0 {
+		t.Errorf("A's daemon served %d reads of the pushed ws/quiet.xml, want 0", n)
+	}
+	for name, want := range map[string][]byte{"local.xml": newLocal, "foreign.xml": newForeign} {
+		if _, kept := a.FS.push.result(inos[name]); kept {
+			t.Errorf("ws/%s met a change during its push and its pages were kept", name)
+		}
+		if err := wantContent(a, "ws/"+name, want); err != nil {
+			t.Errorf("A: ws/%s: %v", name, err)
+		}
 	}
 }

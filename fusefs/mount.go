@@ -42,9 +42,14 @@ func (f *FS) Mount(dir string, mo MountOptions) (srv *fuse.Server, cleaned bool,
 		}
 		cleaned = true
 	}
-	opts := []string{"default_permissions", "noatime"}
+	// As root the kernel is asked directly; its mount(2) takes noatime
+	// and ro as flags only (as a string option they fail with EINVAL).
+	// fusermount3 takes them as options.
+	root := os.Geteuid() == 0
+	opts := []string{"default_permissions"}
+	flags := uintptr(syscall.MS_NOSUID | syscall.MS_NODEV | syscall.MS_NOATIME)
 	if mo.ReadOnly {
-		opts = append(opts, "ro")
+		flags |= syscall.MS_RDONLY
 	}
 	fo := &fuse.MountOptions{
 		AllowOther:               mo.AllowOther,
@@ -56,11 +61,24 @@ func (f *FS) Mount(dir string, mo MountOptions) (srv *fuse.Server, cleaned bool,
 		MaxBackground:            64,
 		EnableSymlinkCaching:     true,
 		ExplicitDataCacheControl: true,
-		DirectMount:              os.Geteuid() == 0,
+		DirectMountStrict:        root,
+		DirectMountFlags:         flags,
 		Debug:                    mo.Debug,
 		Logger:                   log.New(os.Stderr, "fuse: ", log.Lmicroseconds),
 	}
-	srv, err = fuse.NewServer(f, dir, fo)
+	if root {
+		if srv, err = fuse.NewServer(f, dir, fo); err != nil {
+			f.log.Warn("mounting directly failed; mounting with fusermount3", "mountpoint", dir, "err", err)
+			fo.DirectMountStrict = false
+		}
+	}
+	if !fo.DirectMountStrict {
+		fo.Options = append(opts, "noatime")
+		if mo.ReadOnly {
+			fo.Options = append(fo.Options, "ro")
+		}
+		srv, err = fuse.NewServer(f, dir, fo)
+	}
 	if err != nil {
 		return nil, cleaned, fmt.Errorf("mount %s: %w", dir, err)
 	}

@@ -205,8 +205,9 @@ func (t *Tree) Ref(ino int64) {
 }
 
 // Forget drops n kernel references to ino; an unlinked node without any
-// is freed.
-func (t *Tree) Forget(ino int64, n uint64) {
+// is freed. It reports whether the kernel holds none left (or the node is
+// unknown).
+func (t *Tree) Forget(ino int64, n uint64) (released bool) {
 	t.mu.RLock()
 	node := t.Get(ino)
 	left := uint64(1)
@@ -221,6 +222,7 @@ func (t *Tree) Forget(ino int64, n uint64) {
 		}
 		t.mu.Unlock()
 	}
+	return node == nil || left == 0
 }
 
 // Memory operations, with the write lock held. They keep link counts and
