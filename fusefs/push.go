@@ -29,14 +29,16 @@ const pushMax = 64 << 10
 // A push must never put stale bytes in the kernel. The content pushed is
 // the one the replica names when the push is prepared; two things can
 // change it meanwhile, and both are checked after the push, which drops
-// the pages again when either happened:
+// the pages again when either happened (a read served meanwhile is no
+// reason: it answered the same bytes, and dropping the pages would only
+// cost the next reader a round trip):
 //   - a change committed elsewhere (the file's hash changes; its own
 //     invalidation may have run before the push landed);
 //   - a write through this mount: the kernel copies written bytes into
 //     its page cache before it sends WRITE, and holds the page locked
 //     until the reply, so a push that meets such a page waits for it and
-//     then overwrites it; every write first opens a spool, which touches
-//     the file, so the check after the push sees it.
+//     then overwrites it; every write first opens a spool, which counts
+//     as a write of the file, so the check after the push sees it.
 //
 // A file the kernel has read through this daemon, or written, is never
 // pushed: its pages came from elsewhere. Pushes run on their own
@@ -56,10 +58,11 @@ type pusher struct {
 }
 
 type pushState struct {
-	touches uint32 // reads served and spools opened
-	tried   bool   // queued or pushed once
-	pushed  bool   // in the kernel's page cache, not dropped since
-	done    bool   // the push has run (kept, dropped or given up)
+	reads  uint32 // reads served by the daemon
+	writes uint32 // spools opened (every change of the content opens one)
+	tried  bool   // queued or pushed once
+	pushed bool   // in the kernel's page cache, not dropped since
+	done   bool   // the push has run (kept, dropped or given up)
 }
 
 func (p *pusher) init() {
@@ -72,7 +75,7 @@ func (p *pusher) init() {
 func (p *pusher) offer(ino int64) {
 	p.mu.Lock()
 	st := p.files[ino]
-	if st.tried || st.touches > 0 || p.closed {
+	if st.tried || st.reads > 0 || st.writes > 0 || p.closed {
 		p.mu.Unlock()
 		return
 	}
@@ -83,12 +86,22 @@ func (p *pusher) offer(ino int64) {
 	p.cond.Signal()
 }
 
-// touch records that the kernel's pages of ino came, or may come, from
-// somewhere else than a push: a read served by this daemon, a write.
-func (p *pusher) touch(ino int64) {
+// read records a read of ino served by the daemon: the kernel has pages
+// of it already.
+func (p *pusher) read(ino int64) {
 	p.mu.Lock()
 	st := p.files[ino]
-	st.touches++
+	st.reads++
+	p.files[ino] = st
+	p.mu.Unlock()
+}
+
+// write records that ino's content is being changed through this mount:
+// the kernel's pages of it hold what was written.
+func (p *pusher) write(ino int64) {
+	p.mu.Lock()
+	st := p.files[ino]
+	st.writes++
 	p.files[ino] = st
 	p.mu.Unlock()
 }
@@ -117,11 +130,11 @@ func (p *pusher) result(ino int64) (done, pushed bool) {
 	return st.done, st.pushed
 }
 
-func (p *pusher) touches(ino int64) (n uint32) {
+func (p *pusher) counts(ino int64) (reads, writes uint32) {
 	p.mu.Lock()
-	n = p.files[ino].touches
+	st := p.files[ino]
 	p.mu.Unlock()
-	return n
+	return st.reads, st.writes
 }
 
 // run pushes the queued files until stop.
@@ -154,8 +167,7 @@ func (p *pusher) push(f *FS, s *fuse.Server, ino int64, log *slog.Logger) {
 		}
 		p.mu.Unlock()
 	}()
-	before := p.touches(ino)
-	if before > 0 || f.spoolOf(ino) != nil {
+	if reads, writes := p.counts(ino); reads > 0 || writes > 0 || f.spoolOf(ino) != nil {
 		return
 	}
 	hash, size := f.fileContent(ino)
@@ -173,7 +185,7 @@ func (p *pusher) push(f *FS, s *fuse.Server, ino int64, log *slog.Logger) {
 		return // ENOENT: the kernel has dropped the inode already
 	}
 	now, _ := f.fileContent(ino)
-	if p.touches(ino) != before || f.spoolOf(ino) != nil || !bytes.Equal(now, hash) {
+	if _, writes := p.counts(ino); writes > 0 || f.spoolOf(ino) != nil || !bytes.Equal(now, hash) {
 		if st := s.InodeNotify(uint64(ino), 0, 0); !st.Ok() && st != fuse.ENOENT {
 			log.Warn("drop pushed pages", "ino", ino, "status", st)
 		}
