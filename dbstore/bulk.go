@@ -54,10 +54,11 @@ func (t *Tx) CopyBlobs(ctx context.Context, next func() (Blob, bool, error)) (in
 			if b.Chunks != nil {
 				chunks = b.Chunks
 			} else {
-				data = b.Data
-				if data == nil {
-					data = []byte{}
+				d := b.Data
+				if d == nil {
+					d = []byte{} // an empty content is an empty bytea, not NULL
 				}
+				data = d
 			}
 			return []any{cur.Hash, cur.Size, data, chunks}, nil
 		}

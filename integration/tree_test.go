@@ -171,13 +171,6 @@ func assertSameTree(t testing.TB, want, got string) {
 	}
 }
 
-// sameTree tells whether the tree at got is the tree at want, as
-// assertSameTree compares them.
-func sameTree(t testing.TB, want, got string) bool {
-	t.Helper()
-	return len(diffTrees(scanTree(t, want, nodeLocal), scanTree(t, got, nil))) == 0
-}
-
 // nodeLocal tells the paths that gscluster leaves out of the database, as
 // its import --help documents them: logs/, temp/, tmp/, legendsamples/,
 // filelocks/, *.xml.lock and the tile cache in gwc/ (but not
