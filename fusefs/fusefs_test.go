@@ -661,7 +661,8 @@ func TestReadahead(t *testing.T) {
 // daemon; a push that meets a change never leaves stale bytes in the
 // kernel: a write through the same mount while the push is prepared, and
 // a change committed elsewhere (through a second mount) meanwhile; and a
-// read served meanwhile (same bytes) does not make it drop the pages.
+// read served meanwhile makes it give up, leaving the pages the read
+// brought.
 func TestPushedPages(t *testing.T) {
 	url := pgtest.NewDB(t)
 	a := mountDB(t, url)
@@ -753,16 +754,24 @@ func TestPushedPages(t *testing.T) {
 		}
 		return nil
 	})
+	if _, kept := a.FS.push.result(inos["quiet.xml"]); !kept {
+		t.Errorf("ws/quiet.xml, unchanged, was not pushed or its pages were dropped")
+	}
+	if _, kept := a.FS.push.result(inos["read.xml"]); kept {
+		t.Errorf("ws/read.xml was read while its push was prepared and was pushed all the same")
+	}
+	readsBefore, _ := a.FS.push.counts(inos["read.xml"])
 	for _, name := range []string{"quiet.xml", "read.xml"} {
-		if _, kept := a.FS.push.result(inos[name]); !kept {
-			t.Errorf("ws/%s, unchanged, was not pushed or its pages were dropped", name)
-		}
 		if err := wantContent(a, "ws/"+name, old[name]); err != nil {
 			t.Errorf("A: %v", err)
 		}
 	}
 	if n, _ := a.FS.push.counts(inos["quiet.xml"]); n != 0 {
 		t.Errorf("A's daemon served %d reads of the pushed ws/quiet.xml, want 0", n)
+	}
+	// The pages the read brought stay: reading again is the kernel's.
+	if n, _ := a.FS.push.counts(inos["read.xml"]); n != readsBefore {
+		t.Errorf("A's daemon served %d more reads of ws/read.xml after its skipped push, want 0 (its pages were dropped)", n-readsBefore)
 	}
 	for name, want := range map[string][]byte{"local.xml": newLocal, "foreign.xml": newForeign} {
 		if _, kept := a.FS.push.result(inos[name]); kept {

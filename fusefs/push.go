@@ -41,7 +41,14 @@ const pushMax = 64 << 10
 //     as a write of the file, so the check after the push sees it.
 //
 // A file the kernel has read through this daemon, or written, is never
-// pushed: its pages came from elsewhere. Pushes run on their own
+// pushed: its pages came from elsewhere. One window stays open: a READ
+// served in the microseconds between the last check and the kernel taking
+// the push, followed at once by a store into a shared writable mapping of
+// the file, would have that store overwritten by the (equal) content the
+// read returned. It needs a file's first listing on this node to meet its
+// first mmap write; GeoServer writes its catalog with streams and
+// renames, and its mmap users (H2, the tile cache) live in node-local
+// paths, which are never pushed. Pushes run on their own
 // goroutine, never inside an operation, and hold no lock while the
 // kernel takes them (a push can wait for a page lock held by a write in
 // progress).
@@ -180,6 +187,9 @@ func (p *pusher) push(f *FS, s *fuse.Server, ino int64, log *slog.Logger) {
 	}
 	if h := p.hook.Load(); h != nil {
 		(*h)(ino)
+	}
+	if reads, _ := p.counts(ino); reads > 0 {
+		return // the kernel has the pages already (see the limit above)
 	}
 	if st := s.InodeNotifyStoreCache(uint64(ino), 0, data); !st.Ok() {
 		return // ENOENT: the kernel has dropped the inode already
