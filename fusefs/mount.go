@@ -68,7 +68,7 @@ func (f *FS) Mount(dir string, mo MountOptions) (srv *fuse.Server, cleaned bool,
 	}
 	if root {
 		if srv, err = fuse.NewServer(f, dir, fo); err != nil {
-			f.log.Warn("mounting directly failed; mounting with fusermount3", "mountpoint", dir, "err", err)
+			f.log.Info("mounting directly failed; mounting with fusermount3", "mountpoint", dir, "err", err)
 			fo.DirectMountStrict = false
 		}
 	}
