@@ -47,7 +47,7 @@ type FS struct {
 	local *localFS
 
 	srv   *fuse.Server
-	inval invalQueue
+	inval workQueue[replica.Inval]
 	push  pusher
 
 	mu    sync.Mutex
@@ -79,7 +79,7 @@ func (f *FS) String() string { return "gscluster" }
 // Init is called by the server once the kernel has answered INIT.
 func (f *FS) Init(s *fuse.Server) {
 	f.srv = s
-	go f.inval.run(s, f.log)
+	go f.inval.run(func(iv replica.Inval) { sendInval(s, f.log, iv) })
 	go f.push.run(f, s, f.log)
 }
 
@@ -91,7 +91,7 @@ func (f *FS) OnUnmount() {
 
 // Invalidate queues kernel cache invalidations; the replica calls it for
 // changes made elsewhere. It never blocks.
-func (f *FS) Invalidate(inv []replica.Inval) { f.inval.push(inv) }
+func (f *FS) Invalidate(inv []replica.Inval) { f.inval.add(inv...) }
 
 // errno maps an error to the status the kernel gets, in one place: the
 // sentinels of the packages below, then the error's own errno, then EIO

@@ -24,7 +24,6 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/hanwen/go-fuse/v2/posixtest"
-	"golang.org/x/sys/unix"
 
 	"github.com/gscluster/gscluster/dbstore"
 	"github.com/gscluster/gscluster/internal/pathspec"
@@ -329,10 +328,10 @@ type testMount struct {
 	R     *replica.Replica
 }
 
-// replicaView describes rel as m's replica holds it.
 // Path is rel (slash-separated) below the mountpoint.
 func (m *testMount) Path(rel string) string { return filepath.Join(m.Dir, filepath.FromSlash(rel)) }
 
+// replicaView describes rel as m's replica holds it.
 func (m *testMount) replicaView(rel string) string {
 	m.R.RLock()
 	defer m.R.RUnlock()
@@ -642,11 +641,10 @@ func TestReadahead(t *testing.T) {
 		t.Skip("only root can set a mount's readahead; elsewhere the kernel's default stays")
 	}
 	m := mountFS(t)
-	var st syscall.Stat_t
-	if err := syscall.Stat(m.Dir, &st); err != nil {
+	p, err := readaheadFile(m.Dir)
+	if err != nil {
 		t.Fatal(err)
 	}
-	p := fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", unix.Major(st.Dev), unix.Minor(st.Dev))
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
@@ -744,20 +742,34 @@ func TestPushedPages(t *testing.T) {
 			t.Errorf("A did not apply B's write of ws/foreign.xml within 5s")
 		}
 	}
-	a.FS.push.hook.Store(&hook)
+	var mu sync.Mutex
+	results := map[int64]bool{} // ino: the push has run, and whether its pages were kept
+	after := func(ino int64, kept bool) {
+		mu.Lock()
+		results[ino] = kept
+		mu.Unlock()
+	}
+	result := func(ino int64) (ran, kept bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		kept, ran = results[ino]
+		return ran, kept
+	}
+	a.FS.push.before.Store(&hook)
+	a.FS.push.after.Store(&after)
 	listDir(t, a.Path("ws")) // READDIRPLUS: the kernel learns the inodes, the pushes start
 	eventually(t, 5*time.Second, "every push has run", func() error {
 		for name, ino := range inos {
-			if done, _ := a.FS.push.result(ino); !done {
+			if ran, _ := result(ino); !ran {
 				return fmt.Errorf("ws/%s: not pushed yet", name)
 			}
 		}
 		return nil
 	})
-	if _, kept := a.FS.push.result(inos["quiet.xml"]); !kept {
+	if _, kept := result(inos["quiet.xml"]); !kept {
 		t.Errorf("ws/quiet.xml, unchanged, was not pushed or its pages were dropped")
 	}
-	if _, kept := a.FS.push.result(inos["read.xml"]); kept {
+	if _, kept := result(inos["read.xml"]); kept {
 		t.Errorf("ws/read.xml was read while its push was prepared and was pushed all the same")
 	}
 	readsBefore, _ := a.FS.push.counts(inos["read.xml"])
@@ -774,7 +786,7 @@ func TestPushedPages(t *testing.T) {
 		t.Errorf("A's daemon served %d more reads of ws/read.xml after its skipped push, want 0 (its pages were dropped)", n-readsBefore)
 	}
 	for name, want := range map[string][]byte{"local.xml": newLocal, "foreign.xml": newForeign} {
-		if _, kept := a.FS.push.result(inos[name]); kept {
+		if _, kept := result(inos[name]); kept {
 			t.Errorf("ws/%s met a change during its push and its pages were kept", name)
 		}
 		if err := wantContent(a, "ws/"+name, want); err != nil {

@@ -195,21 +195,7 @@ func (f *FS) remove(cancel <-chan struct{}, dir int64, name string, isDir bool) 
 		case isDir && len(n.Children) > 0:
 			return nil, syscall.ENOTEMPTY
 		}
-		p, _ := t.ChildPath(dir, name)
-		ch := &replica.Change{Summary: "remove " + p}
-		m := &ch.Mutation
-		m.Unlink = []dbstore.Dentry{{Parent: dir, Name: name}}
-		if n.Kind == dbstore.KindDir || len(n.Names) <= 1 {
-			m.DropInodes = []int64{n.Ino}
-		} else {
-			e := n.Entry()
-			e.Nlink--
-			e.CtimeNs = ts
-			m.Inodes = append(m.Inodes, e)
-		}
-		m.Changes = []dbstore.ChangeEntry{{Path: p, Op: dbstore.OpDelete, OldHash: n.Hash}}
-		t.TouchDir(m, dir, ts)
-		return ch, nil
+		return t.Remove(dir, name, ts), nil
 	})
 	return f.errno("remove", err)
 }

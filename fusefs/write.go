@@ -54,7 +54,7 @@ func (f *FS) spoolOf(ino int64) *spool {
 // openSpool returns the locked spool of ino, making one from the file's
 // current content (up to keep bytes; -1: all) if there is none.
 func (f *FS) openSpool(ctx context.Context, ino int64, keep int64) (*spool, error) {
-	f.push.write(ino)
+	f.push.served(ino, true)
 	for {
 		f.mu.Lock()
 		sp := f.dirty[ino]
@@ -215,7 +215,7 @@ func (f *FS) Read(cancel <-chan struct{}, in *fuse.ReadIn, buf []byte) (fuse.Rea
 		return f.local.read(in, buf)
 	}
 	ino := int64(in.NodeId)
-	f.push.read(ino)
+	f.push.served(ino, false)
 	if sp := f.spoolOf(ino); sp != nil {
 		sp.mu.Lock()
 		if !sp.done {

@@ -42,15 +42,7 @@ func (t *Tree) Move(od int64, on string, nd int64, nn string, ts int64) *Change 
 	m := &ch.Mutation
 	m.Unlink = []dbstore.Dentry{{Parent: od, Name: on}}
 	if dst != nil {
-		m.Unlink = append(m.Unlink, dbstore.Dentry{Parent: nd, Name: nn})
-		if dst.Kind == dbstore.KindDir || len(dst.Names) <= 1 {
-			m.DropInodes = []int64{dst.Ino}
-		} else {
-			e := dst.Entry()
-			e.Nlink--
-			e.CtimeNs = ts
-			m.Inodes = append(m.Inodes, e)
-		}
+		dropName(m, nd, nn, dst, ts)
 	}
 	m.Link = []dbstore.Dentry{{Parent: nd, Name: nn, Ino: src.Ino}}
 	se := src.Entry()
@@ -78,6 +70,34 @@ func (t *Tree) Move(od int64, on string, nd int64, nn string, ts int64) *Change 
 	t.TouchDir(m, od, ts)
 	t.TouchDir(m, nd, ts)
 	return ch
+}
+
+// Remove builds the change that removes name from directory dir: an empty
+// directory, or one name of a file. The caller has checked that the name
+// exists and may go.
+func (t *Tree) Remove(dir int64, name string, ts int64) *Change {
+	n := t.Child(dir, name)
+	p, _ := t.ChildPath(dir, name)
+	ch := &Change{Summary: "remove " + p}
+	m := &ch.Mutation
+	dropName(m, dir, name, n, ts)
+	m.Changes = []dbstore.ChangeEntry{{Path: p, Op: dbstore.OpDelete, OldHash: n.Hash}}
+	t.TouchDir(m, dir, ts)
+	return ch
+}
+
+// dropName adds to m the removal of the name (dir, name) of n: the node
+// goes with its last name (a directory has one), else it loses a link.
+func dropName(m *dbstore.Mutation, dir int64, name string, n *Node, ts int64) {
+	m.Unlink = append(m.Unlink, dbstore.Dentry{Parent: dir, Name: name})
+	if n.Kind == dbstore.KindDir || len(n.Names) <= 1 {
+		m.DropInodes = append(m.DropInodes, n.Ino)
+		return
+	}
+	e := n.Entry()
+	e.Nlink--
+	e.CtimeNs = ts
+	m.Inodes = append(m.Inodes, e)
 }
 
 type subEntry struct {

@@ -311,20 +311,7 @@ func remove(ctx context.Context, r *Replica, p string) error {
 		case n.Kind == dbstore.KindDir && len(n.Children) > 0:
 			return nil, fmt.Errorf("remove %s: %w", p, dbstore.ErrNotEmpty)
 		}
-		ch := &Change{Summary: "remove " + p}
-		m := &ch.Mutation
-		m.Unlink = []dbstore.Dentry{{Parent: d.Ino, Name: name}}
-		if n.Kind == dbstore.KindDir || len(n.Names) <= 1 {
-			m.DropInodes = []int64{n.Ino}
-		} else {
-			e := n.Entry()
-			e.Nlink--
-			e.CtimeNs = ts
-			m.Inodes = append(m.Inodes, e)
-		}
-		m.Changes = []dbstore.ChangeEntry{{Path: p, Op: dbstore.OpDelete, OldHash: n.Hash}}
-		t.TouchDir(m, d.Ino, ts)
-		return ch, nil
+		return t.Remove(d.Ino, name, ts), nil
 	})
 }
 
